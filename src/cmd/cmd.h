@@ -1,0 +1,34 @@
+/* cmd/cmd: the subcommands of the payd binary.  Each takes argv as it
+ * stands after the subcommand's name (argv[0] is the subcommand) and
+ * returns the process exit status: 0 success, 1 failure, 2 usage error. */
+#ifndef PAYD_CMD_CMD_H
+#define PAYD_CMD_CMD_H
+
+#include <stdio.h>
+
+#define PAYD_VERSION "0.1.0"
+
+enum cmd_status { CMD_OK = 0, CMD_FAILED = 1, CMD_USAGE = 2 };
+
+struct cmd {
+	const char *name;
+	const char *summary;
+	int (*run)(int argc, char **argv);
+	void (*usage)(FILE *out);
+};
+
+int cmd_codes(int argc, char **argv);
+void cmd_codes_usage(FILE *out);
+int cmd_keys(int argc, char **argv);
+void cmd_keys_usage(FILE *out);
+int cmd_version(int argc, char **argv);
+void cmd_version_usage(FILE *out);
+
+/* The table of subcommands, for `payd help`; NULL-terminated by name. */
+extern const struct cmd cmd_table[];
+
+/* True when argv holds -h or --help (subcommands answer it before
+ * anything else). */
+int cmd_wants_help(int argc, char **argv);
+
+#endif
