@@ -14,7 +14,7 @@ CFLAGS  += -std=c17 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 LDLIBS  += -lsqlite3 -ljansson -lcrypto -lpthread
 TEST_LDLIBS = -lcriterion
 
-LIB_SRC  := $(sort $(wildcard src/base/*.c src/core/*.c src/store/*.c))
+LIB_SRC  := $(sort $(filter-out src/cmd/%,$(wildcard src/*/*.c)))
 CMD_SRC  := $(sort $(wildcard src/cmd/*.c))
 TEST_SRC := $(sort $(wildcard tests/unit/*.c))
 SQL      := $(sort $(wildcard src/store/schema/*.sql))
@@ -58,9 +58,9 @@ test: deps
 	$(MAKE) --no-print-directory unit
 
 asan: deps
-	$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
-	  CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
-	  LDFLAGS="-fsanitize=address,undefined" unit
+	CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+	LDFLAGS="-fsanitize=address,undefined" \
+	$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 unit
 
 run: deps
 	$(MAKE) --no-print-directory payd

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/currency.h"
 #include "base/money.h"
@@ -27,10 +28,14 @@ int ledger_check(const struct ledger_transfer *t)
 		return CAT_LEDGER_INVALID;
 	if (!currency_find(t->currency))
 		return CAT_UNSUPPORTED_CURRENCY;
-	int64_t sum = 0;
+	int64_t sum = 0, credits = 0;
 	for (size_t i = 0; i < t->leg_count; i++) {
-		if (t->legs[i].amount_minor == 0)
+		int64_t amount = t->legs[i].amount_minor;
+		if (amount == 0)
 			return CAT_LEDGER_INVALID;
+		/* The total moved (sum of credits) must itself fit. */
+		if (amount > 0 && !money_add(credits, amount, &credits))
+			return CAT_AMOUNT_TOO_LARGE;
 		for (size_t j = 0; j < i; j++)
 			if (t->legs[j].account_id == t->legs[i].account_id)
 				return CAT_LEDGER_INVALID;
@@ -45,7 +50,7 @@ int64_t ledger_amount(const struct ledger_transfer *t)
 	int64_t total = 0;
 	for (size_t i = 0; i < t->leg_count; i++)
 		if (t->legs[i].amount_minor > 0)
-			total += t->legs[i].amount_minor; /* bounded: legs sum to zero */
+			total += t->legs[i].amount_minor; /* ledger_check bounds it */
 	return total;
 }
 
@@ -76,7 +81,7 @@ static int check_against_accounts(const struct ledger_transfer *t,
 	for (size_t i = 0; i < t->leg_count; i++) {
 		if (accounts[i].id != t->legs[i].account_id)
 			return CAT_LEDGER_INVALID;
-		if (strncmp(accounts[i].currency, t->currency, CURRENCY_CODE_LEN) != 0)
+		if (strncasecmp(accounts[i].currency, t->currency, CURRENCY_CODE_LEN) != 0)
 			return CAT_LEDGER_CURRENCY_MISMATCH;
 		LEDGER_ASSERT(ledger_account_sane(&accounts[i]));
 	}

@@ -54,7 +54,9 @@ struct ledger_transfer {
 /* Shape checks that need no account: 2..16 legs, no zero leg, no account
  * twice, a supported currency, legs summing to zero without overflow.
  * Returns 0 or CAT_LEDGER_UNBALANCED / CAT_LEDGER_INVALID /
- * CAT_UNSUPPORTED_CURRENCY. */
+ * CAT_UNSUPPORTED_CURRENCY, or CAT_AMOUNT_TOO_LARGE when the total moved
+ * (the sum of the credits) does not fit in int64_t.  Currency codes
+ * compare case-insensitively. */
 int ledger_check(const struct ledger_transfer *t);
 
 /* The total moved: the sum of the positive legs (valid transfers only). */
@@ -69,8 +71,9 @@ int ledger_apply_post(const struct ledger_transfer *t, struct ledger_account *ac
 int ledger_apply_pending(const struct ledger_transfer *t, struct ledger_account *accounts);
 /* Settles a pending transfer: releases its reservation and posts
  * `amount_minor` of it (0 = all).  A partial amount is allowed only for a
- * two-leg transfer, and must be 0 < amount <= the pending amount
- * (CAT_AMOUNT_TOO_LARGE otherwise).  *posted_legs receives the legs that
+ * two-leg transfer (CAT_LEDGER_INVALID otherwise), and must be
+ * 0 < amount <= the pending amount (CAT_AMOUNT_TOO_SMALL below,
+ * CAT_AMOUNT_TOO_LARGE above).  *posted_legs receives the legs that
  * were posted. */
 int ledger_apply_post_pending(const struct ledger_transfer *pending, int64_t amount_minor,
 			      struct ledger_account *accounts, struct ledger_transfer *posted_legs);

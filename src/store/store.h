@@ -3,7 +3,10 @@
  * store_ops; a `struct store *` handle starts with a pointer to its ops, so
  * callers use the store_* inline wrappers and never see the backend.
  *
- * Writes happen inside begin/commit.  Ledger operations check the transfer
+ * Every write must happen inside begin/commit (a write outside one is
+ * refused with CAT_INTERNAL); each write operation is atomic on its own
+ * (a savepoint), so a refused one leaves the rest of the caller's batch
+ * intact and committable.  Ledger operations check the transfer
  * with core/ledger and update the account balances, the transfer and its
  * entries together, so a committed balance always equals the sum of its
  * entries.  Every function returns 0 or a catalog code. */
@@ -17,7 +20,7 @@
 #include "base/id.h"
 #include "core/ledger.h"
 
-#define STORE_NAME_MAX 128   /* merchant names, account codes */
+#define STORE_NAME_MAX 128   /* merchant names */
 #define STORE_CODE_MAX 160   /* ledger account codes */
 
 enum store_open_flags {
@@ -98,6 +101,8 @@ struct store_ops {
 	 * the new transfer `id`.  CAT_NO_SUCH_OBJECT / CAT_INVALID_STATE. */
 	int (*transfer_post_pending)(struct store *s, const char *id, const char *pending_id,
 				     int64_t amount_minor, int64_t now_ms);
+	/* Releases the hold pending_id: it becomes VOIDED, and the void is
+	 * recorded as transfer `id` (state VOIDED, no entries). */
 	int (*transfer_void)(struct store *s, const char *id, const char *pending_id,
 			     int64_t now_ms);
 	int (*transfer_get)(struct store *s, const char *id, struct store_transfer *out);
