@@ -132,7 +132,7 @@ char *log_redact(const char *in, char *out, size_t cap)
 				p++;
 			continue;
 		}
-		if (isdigit((unsigned char)*p) && word_start) {
+		if (isdigit((unsigned char)*p)) { /* even glued to letters: ref4242... */
 			char digits[CARD_MAX_DIGITS];
 			size_t n, chars = digit_run(p, digits, sizeof digits, &n);
 			bool card = n >= CARD_MIN_DIGITS && n <= CARD_MAX_DIGITS && luhn_ok(digits, n);
@@ -170,10 +170,21 @@ static json_t *redact_object(json_t *obj)
 	return copy;
 }
 
+/* A number can be a card number too: 4242424242424242 sent as JSON. */
+static json_t *redact_integer(json_t *v)
+{
+	char text[24], clean[24];
+	snprintf(text, sizeof text, "%lld", (long long)json_integer_value(v));
+	log_redact(text, clean, sizeof clean);
+	return strcmp(text, clean) == 0 ? json_incref(v) : json_string(clean);
+}
+
 static json_t *redact_value(json_t *v)
 {
 	if (json_is_string(v))
 		return redact_string(v);
+	if (json_is_integer(v))
+		return redact_integer(v);
 	if (json_is_object(v))
 		return redact_object(v);
 	if (json_is_array(v)) {
@@ -203,10 +214,11 @@ void log_event(enum log_level level, const char *event, json_t *fields)
 		json_decref(fields);
 		return;
 	}
-	char ts[32];
+	char ts[32], clean_event[128];
 	format_time(clock_now_ms(log_clock), ts);
+	log_redact(event ? event : "", clean_event, sizeof clean_event);
 	json_t *line = json_pack("{s:s, s:s, s:s}", "ts", ts, "level", level_names[level], "event",
-				 event ? event : "");
+				 clean_event);
 	if (fields) {
 		json_t *clean = redact_value(fields);
 		json_object_update_missing(line, clean);

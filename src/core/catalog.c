@@ -137,7 +137,7 @@ const char *catalog_message(const struct catalog_entry *e, const char *lang)
 		int q;
 		next_language(&p, tag, &q);
 		bool zh = strcmp(tag, "zh") == 0, en = strcmp(tag, "en") == 0;
-		if ((zh || en) && q > best_q) {
+		if ((zh || en) && q > 0 && q > best_q) { /* q=0: not acceptable */
 			best_q = q;
 			chinese = zh;
 		}
