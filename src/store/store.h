@@ -19,6 +19,7 @@
 
 #include "base/id.h"
 #include "core/ledger.h"
+#include "core/payment.h"
 
 #define STORE_NAME_MAX 128   /* merchant names */
 #define STORE_CODE_MAX 160   /* ledger account codes */
@@ -61,6 +62,53 @@ struct store_audit {
 	long currency_nonzero; /* currencies whose balances do not sum to zero */
 };
 
+/* An event: every state change appends one in the same transaction. */
+#define STORE_EVENT_TYPE_MAX 64
+struct store_event {
+	char id[ID_MAX]; /* evt_... */
+	char merchant_id[ID_MAX];
+	char type[STORE_EVENT_TYPE_MAX]; /* "payment_intent.succeeded" */
+	char object_id[ID_MAX];
+	char *data_json; /* heap: the object's JSON snapshot */
+	int64_t created_ms;
+};
+
+/* A saved answer to a POST with an Idempotency-Key. */
+enum idem_state { IDEM_IN_FLIGHT = 0, IDEM_DONE = 1 };
+#define STORE_IDEM_KEY_MAX 255
+struct store_idem {
+	char merchant_id[ID_MAX];
+	char key[STORE_IDEM_KEY_MAX + 1];
+	uint8_t fingerprint[32]; /* SHA-256 of method, path and parameters */
+	enum idem_state state;
+	int http_status;
+	char *response_json; /* heap; NULL while in flight */
+	char object_id[ID_MAX]; /* the object the request made or changed */
+	int64_t created_ms;
+};
+
+/* Pagination of lists, newest first, by id (ids sort by creation).
+ * starting_after: older than that id; ending_before: newer than it. */
+struct store_page {
+	int limit; /* 1..100 */
+	const char *starting_after; /* NULL or an id */
+	const char *ending_before;  /* NULL or an id */
+	const char *filter;         /* list-specific filter (intent id, event type) or NULL */
+};
+
+/* Called once per listed record, in list order.  The record (and its
+ * heap fields) belongs to the store and lives only during the call. */
+typedef void (*store_each_fn)(void *ctx, const void *record);
+
+/* A ledger account with its code, for listing a merchant's balances. */
+struct store_account {
+	char code[STORE_CODE_MAX + 1];
+	struct ledger_account account;
+};
+
+void store_event_clear(struct store_event *e);
+void store_idem_clear(struct store_idem *r);
+
 struct store;
 
 struct store_ops {
@@ -91,6 +139,9 @@ struct store_ops {
 			    unsigned flags, int64_t now_ms, int64_t *id_out);
 	int (*account_get)(struct store *s, int64_t id, struct ledger_account *out);
 	int (*account_find)(struct store *s, const char *code, struct ledger_account *out);
+	/* Every account whose code starts with code_prefix, by code;
+	 * `each` gets a const struct store_account *. */
+	int (*account_list)(struct store *s, const char *code_prefix, store_each_fn each, void *ctx);
 
 	/* Transfers.  `id` is the new transfer's id (tr_...). */
 	int (*transfer_post)(struct store *s, const char *id, const struct ledger_transfer *t,
@@ -109,6 +160,54 @@ struct store_ops {
 
 	/* Recomputes every balance from the entries and compares. */
 	int (*ledger_audit)(struct store *s, struct store_audit *out);
+
+	/* A named 32-byte secret of this installation (e.g. the card
+	 * fingerprint key), made from the CSPRNG on first use. */
+	int (*secret_get)(struct store *s, const char *name, uint8_t out[32]);
+
+	/* Payment intents.  get/list are scoped to a merchant: another
+	 * merchant's object is CAT_NO_SUCH_OBJECT.  The heap fields of the
+	 * records read are owned by the caller (payment_intent_clear). */
+	int (*intent_insert)(struct store *s, const struct payment_intent *pi);
+	int (*intent_update)(struct store *s, const struct payment_intent *pi);
+	int (*intent_get)(struct store *s, const char *merchant_id, const char *id,
+			  struct payment_intent *out);
+	int (*intent_list)(struct store *s, const char *merchant_id, const struct store_page *page,
+			   store_each_fn each, void *ctx, bool *has_more);
+
+	/* Attempts (charges) of an intent, oldest first. */
+	int (*attempt_insert)(struct store *s, const struct payment_attempt *a);
+	int (*attempt_update)(struct store *s, const struct payment_attempt *a);
+	int (*attempt_get)(struct store *s, const char *id, struct payment_attempt *out);
+	int (*attempt_list)(struct store *s, const char *intent_id, struct payment_attempt *out,
+			    int cap, int *count);
+	/* Attempts still in flight (PENDING, VERIFYING, UNKNOWN), for the
+	 * resolver and for recovery at start-up; oldest first. */
+	int (*attempt_unsettled)(struct store *s, store_each_fn each, void *ctx);
+
+	/* Refunds.  refund_list's page.filter is an intent id or NULL. */
+	int (*refund_insert)(struct store *s, const struct refund *r);
+	int (*refund_update)(struct store *s, const struct refund *r);
+	int (*refund_get)(struct store *s, const char *merchant_id, const char *id,
+			  struct refund *out);
+	int (*refund_list)(struct store *s, const char *merchant_id, const struct store_page *page,
+			   store_each_fn each, void *ctx, bool *has_more);
+	int (*refund_pending)(struct store *s, store_each_fn each, void *ctx);
+
+	/* Events.  event_list's page.filter is an event type or NULL. */
+	int (*event_insert)(struct store *s, const struct store_event *e);
+	int (*event_get)(struct store *s, const char *merchant_id, const char *id,
+			 struct store_event *out);
+	int (*event_list)(struct store *s, const char *merchant_id, const struct store_page *page,
+			  store_each_fn each, void *ctx, bool *has_more);
+
+	/* Idempotency keys.  get: CAT_NO_SUCH_OBJECT when the key is new.
+	 * put inserts or replaces.  expire deletes keys created before
+	 * before_ms and returns how many went. */
+	int (*idem_get)(struct store *s, const char *merchant_id, const char *key,
+			struct store_idem *out);
+	int (*idem_put)(struct store *s, const struct store_idem *r);
+	int (*idem_expire)(struct store *s, int64_t before_ms, long *removed);
 };
 
 struct store {
