@@ -11,7 +11,7 @@ BUILD   ?= build
 OPT     ?= -O2
 CFLAGS  += -std=c17 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wvla -Wformat=2 -g $(OPT) -D_GNU_SOURCE -Isrc -I$(BUILD)/gen
-LDLIBS  += -lsqlite3 -ljansson -lcrypto -lpthread
+LDLIBS  += -lmicrohttpd -lsqlite3 -ljansson -lcrypto -lpthread
 TEST_LDLIBS = -lcriterion
 
 LIB_SRC  := $(sort $(filter-out src/cmd/%,$(wildcard src/*/*.c)))

@@ -21,6 +21,8 @@ int cmd_codes(int argc, char **argv);
 void cmd_codes_usage(FILE *out);
 int cmd_keys(int argc, char **argv);
 void cmd_keys_usage(FILE *out);
+int cmd_serve(int argc, char **argv);
+void cmd_serve_usage(FILE *out);
 int cmd_version(int argc, char **argv);
 void cmd_version_usage(FILE *out);
 

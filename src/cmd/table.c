@@ -6,6 +6,7 @@
 const struct cmd cmd_table[] = {
 	{"codes", "print the error catalog (table, --json or --markdown)", cmd_codes, cmd_codes_usage},
 	{"keys", "create API keys for a merchant", cmd_keys, cmd_keys_usage},
+	{"serve", "run the HTTP API", cmd_serve, cmd_serve_usage},
 	{"version", "print payd's version", cmd_version, cmd_version_usage},
 	{NULL, NULL, NULL, NULL},
 };

@@ -28,6 +28,7 @@
 #define PAYMENT_RAW_MESSAGE_MAX 160
 #define PAYMENT_ATTEMPTS_MAX 20 /* attempts per intent: a confirm past it is refused */
 #define PAYMENT_REASON_MAX 32
+#define PAYMENT_AMOUNT_MAX 99999999999LL /* minor units of one payment or refund */
 
 enum pi_status {
 	PI_REQUIRES_PAYMENT_METHOD,

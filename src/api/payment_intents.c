@@ -1,0 +1,256 @@
+/* api/payment_intents: /v1/payment_intents — create, retrieve, update,
+ * list, confirm, capture, cancel.  Parameters are checked here, in the
+ * HTTP thread; writes go to the engine as commands. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/http.h"
+#include "base/currency.h"
+#include "core/catalog.h"
+#include "core/render.h"
+
+/* Accepted for compatibility with Stripe's clients, and ignored. */
+#define IGNORED_PARAMS "expand", "return_url", "receipt_email", "statement_descriptor", \
+		       "statement_descriptor_suffix", "automatic_payment_methods", "use_stripe_sdk"
+
+static const char *const create_params[] = {
+	"amount", "currency", "confirm", "capture_method", "payment_method", "payment_method_data",
+	"payment_method_types", "description", "metadata", "customer", "confirmation_method",
+	IGNORED_PARAMS, NULL};
+static const char *const update_params[] = {
+	"amount", "currency", "capture_method", "payment_method", "payment_method_data",
+	"payment_method_types", "description", "metadata", "customer", IGNORED_PARAMS, NULL};
+static const char *const confirm_params[] = {
+	"payment_method", "payment_method_data", "verification_code", "capture_method",
+	IGNORED_PARAMS, NULL};
+static const char *const capture_params[] = {"amount_to_capture", "final_capture", "metadata",
+					     IGNORED_PARAMS, NULL};
+static const char *const cancel_params[] = {"cancellation_reason", IGNORED_PARAMS, NULL};
+static const char *const list_params[] = {"limit", "starting_after", "ending_before", "customer",
+					  "expand", NULL};
+static const char *const retrieve_params[] = {"expand", "client_secret", NULL};
+
+static const char *const capture_methods[] = {"automatic", "automatic_async", "manual", NULL};
+static const char *const cancel_reasons[] = {"duplicate", "fraudulent", "requested_by_customer",
+					     "abandoned", NULL};
+
+static int check_amount(json_t *params, const char *name, bool required, int64_t *out,
+			struct params_error *err)
+{
+	int64_t amount = 0;
+	int rc = params_int64(params, name, required, &amount, err);
+	if (rc || !json_object_get(params, name))
+		return rc;
+	if (amount < 1)
+		return params_fail(err, CAT_AMOUNT_TOO_SMALL, name,
+				   "%s must be a positive integer in the currency's minor unit.", name);
+	if (amount > PAYMENT_AMOUNT_MAX)
+		return params_fail(err, CAT_AMOUNT_TOO_LARGE, name,
+				   "%s must be at most %lld.", name, PAYMENT_AMOUNT_MAX);
+	*out = amount;
+	return CAT_OK;
+}
+
+static int check_currency(json_t *params, bool required, char out[4], struct params_error *err)
+{
+	const char *code = NULL;
+	int rc = params_string(params, "currency", required, 8, &code, err);
+	if (rc || !code)
+		return rc;
+	const struct currency *cur = currency_find(code);
+	if (!cur)
+		return params_fail(err, CAT_UNSUPPORTED_CURRENCY, "currency",
+				   "Invalid currency: %s. payd supports ISO 4217 codes such as cny, "
+				   "usd, eur, jpy, kwd.", code);
+	memcpy(out, cur->code, 4);
+	return CAT_OK;
+}
+
+static int check_method_types(json_t *params, struct params_error *err)
+{
+	json_t *types = json_object_get(params, "payment_method_types");
+	size_t i;
+	json_t *t;
+	if (!types)
+		return CAT_OK;
+	if (!json_is_array(types))
+		return params_fail(err, CAT_PARAMETER_INVALID, "payment_method_types",
+				   "payment_method_types must be an array.");
+	json_array_foreach(types, i, t) {
+		if (pm_type_parse(json_string_value(t)) < 0)
+			return params_fail(err, CAT_PARAMETER_INVALID, "payment_method_types",
+					   "Unsupported payment method type (card, alipay, wechat_pay).");
+	}
+	return CAT_OK;
+}
+
+/* Reads every field a create/update/confirm may carry into cmd->pi. */
+static int read_fields(struct request *req, struct pi_args *a, struct params_error *err)
+{
+	json_t *p = req->params;
+	const char *description = NULL, *customer = NULL, *capture = NULL;
+	bool present = false;
+	int rc = check_amount(p, "amount", false, &a->amount, err);
+	if (!rc && json_object_get(p, "amount"))
+		a->fields |= PI_F_AMOUNT;
+	if (!rc && !(rc = check_currency(p, false, a->currency, err)) && a->currency[0])
+		a->fields |= PI_F_CURRENCY;
+	if (!rc && !(rc = params_string(p, "description", false, PAYMENT_DESCRIPTION_MAX, &description, err)) &&
+	    description) {
+		a->fields |= PI_F_DESCRIPTION;
+		a->description = strdup(description);
+	}
+	if (!rc && !(rc = params_string(p, "customer", false, PAYMENT_CUSTOMER_MAX, &customer, err)) &&
+	    customer) {
+		a->fields |= PI_F_CUSTOMER;
+		snprintf(a->customer, sizeof a->customer, "%s", customer);
+	}
+	if (!rc && !(rc = params_metadata(p, "metadata", &a->metadata, err)) && a->metadata)
+		a->fields |= PI_F_METADATA;
+	if (!rc && !(rc = params_enum(p, "capture_method", false, capture_methods, &capture, err)) &&
+	    capture) {
+		a->fields |= PI_F_CAPTURE_METHOD;
+		a->capture_method = strcmp(capture, "manual") == 0 ? CAPTURE_MANUAL : CAPTURE_AUTOMATIC;
+	}
+	if (!rc)
+		rc = check_method_types(p, err);
+	if (!rc && !(rc = methods_resolve(req, p, &a->method, &present, err)) && present)
+		a->fields |= PI_F_METHOD;
+	return rc;
+}
+
+/* Parses, checks with `check` and submits a command of `kind`. */
+static void submit(struct request *req, enum engine_cmd_kind kind, const char *const *allowed,
+		   int (*check)(struct request *req, struct params_error *err))
+{
+	struct params_error err = {0};
+	if (!http_params(req, allowed))
+		return;
+	int rc = check(req, &err);
+	if (rc) {
+		http_params_error(req, &err);
+		return;
+	}
+	json_t *hashed = methods_redacted_params(req, req->params);
+	bool ok = http_prepare_cmd(req, kind, hashed);
+	json_decref(hashed);
+	if (ok)
+		http_submit(req);
+}
+
+static int check_create(struct request *req, struct params_error *err)
+{
+	struct pi_args *a = &req->cmd.pi;
+	int rc = check_amount(req->params, "amount", true, &a->amount, err);
+	if (!rc)
+		rc = check_currency(req->params, true, a->currency, err);
+	if (!rc)
+		rc = params_bool(req->params, "confirm", &a->confirm, err);
+	if (!rc)
+		rc = read_fields(req, a, err);
+	return rc;
+}
+
+static int check_update(struct request *req, struct params_error *err)
+{
+	return read_fields(req, &req->cmd.pi, err);
+}
+
+static int check_confirm(struct request *req, struct params_error *err)
+{
+	struct pi_args *a = &req->cmd.pi;
+	const char *code = NULL;
+	int rc = read_fields(req, a, err);
+	if (!rc)
+		rc = params_string(req->params, "verification_code", false, 15, &code, err);
+	if (!rc && code) {
+		a->fields |= PI_F_VERIFICATION;
+		snprintf(a->verification_code, sizeof a->verification_code, "%s", code);
+	}
+	return rc;
+}
+
+static int check_capture(struct request *req, struct params_error *err)
+{
+	struct pi_args *a = &req->cmd.pi;
+	int rc = check_amount(req->params, "amount_to_capture", false, &a->amount_to_capture, err);
+	if (!rc && json_object_get(req->params, "amount_to_capture"))
+		a->fields |= PI_F_AMOUNT_TO_CAPTURE;
+	return rc;
+}
+
+static int check_cancel(struct request *req, struct params_error *err)
+{
+	const char *reason = NULL;
+	int rc = params_enum(req->params, "cancellation_reason", false, cancel_reasons, &reason, err);
+	if (!rc && reason)
+		snprintf(req->cmd.pi.cancellation_reason, sizeof req->cmd.pi.cancellation_reason,
+			 "%s", reason);
+	return rc;
+}
+
+void pi_create(struct request *req)
+{
+	submit(req, CMD_PI_CREATE, create_params, check_create);
+}
+
+void pi_update(struct request *req)
+{
+	submit(req, CMD_PI_UPDATE, update_params, check_update);
+}
+
+void pi_confirm(struct request *req)
+{
+	submit(req, CMD_PI_CONFIRM, confirm_params, check_confirm);
+}
+
+void pi_capture(struct request *req)
+{
+	submit(req, CMD_PI_CAPTURE, capture_params, check_capture);
+}
+
+void pi_cancel(struct request *req)
+{
+	submit(req, CMD_PI_CANCEL, cancel_params, check_cancel);
+}
+
+void pi_retrieve(struct request *req)
+{
+	if (!http_params(req, retrieve_params))
+		return;
+	struct store *reader = http_reader(req);
+	struct payment_intent pi = {0};
+	struct payment_attempt *attempts = calloc(PAYMENT_ATTEMPTS_MAX + 1, sizeof *attempts);
+	int n = 0;
+	int rc = (reader && attempts) ? reader->ops->intent_get(reader, req->merchant_id, req->id, &pi)
+				      : CAT_STORAGE_UNAVAILABLE;
+	if (rc == CAT_OK)
+		rc = reader->ops->attempt_list(reader, pi.id, attempts, PAYMENT_ATTEMPTS_MAX + 1, &n);
+	if (rc == CAT_OK)
+		http_json(req, 200, render_intent(&pi, attempts, n, req->lang));
+	else if (rc == CAT_NO_SUCH_OBJECT)
+		http_error(req, rc, "intent", "No such payment_intent.");
+	else
+		http_error(req, rc, NULL, NULL);
+	payment_intent_clear(&pi);
+	free(attempts);
+}
+
+/* Lists render intents without their attempts (retrieve shows them). */
+static json_t *render_listed(const void *record, const char *lang)
+{
+	return render_intent(record, NULL, 0, lang);
+}
+
+static int list_intents(struct store *s, const char *merchant_id, const struct store_page *page,
+			store_each_fn each, void *ctx, bool *has_more)
+{
+	return s->ops->intent_list(s, merchant_id, page, each, ctx, has_more);
+}
+
+void pi_list(struct request *req)
+{
+	struct store_page page;
+	if (http_params(req, list_params) && http_page(req, &page))
+		http_list(req, list_intents, &page, render_listed, "/v1/payment_intents");
+}

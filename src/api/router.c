@@ -1,0 +1,70 @@
+/* api/router: the routing table.  A pattern is a path with at most one
+ * ":id" segment; the matched id goes to req->id.  Every route but none
+ * needs an authenticated merchant. */
+#include <string.h>
+
+#include "api/http.h"
+#include "base/utf8.h"
+#include "core/catalog.h"
+
+struct route {
+	const char *method;
+	const char *pattern;
+	route_fn fn;
+};
+
+static const struct route routes[] = {
+	{"POST", "/v1/payment_intents", pi_create},
+	{"GET", "/v1/payment_intents", pi_list},
+	{"GET", "/v1/payment_intents/:id", pi_retrieve},
+	{"POST", "/v1/payment_intents/:id", pi_update},
+	{"POST", "/v1/payment_intents/:id/confirm", pi_confirm},
+	{"POST", "/v1/payment_intents/:id/capture", pi_capture},
+	{"POST", "/v1/payment_intents/:id/cancel", pi_cancel},
+	{"POST", "/v1/refunds", refund_create},
+	{"GET", "/v1/refunds", refund_list},
+	{"GET", "/v1/refunds/:id", refund_retrieve},
+	{"GET", "/v1/balance", balance_retrieve},
+	{"GET", "/v1/events", event_list},
+	{"GET", "/v1/events/:id", event_retrieve},
+};
+
+/* Matches path against pattern; the ":id" segment is copied to id. */
+static bool match(const char *pattern, const char *path, char id[HTTP_ID_MAX])
+{
+	while (*pattern && *path) {
+		if (strncmp(pattern, ":id", 3) == 0) {
+			size_t len = strcspn(path, "/");
+			if (len == 0 || len >= HTTP_ID_MAX)
+				return false;
+			memcpy(id, path, len);
+			id[len] = '\0';
+			pattern += 3;
+			path += len;
+			continue;
+		}
+		if (*pattern++ != *path++)
+			return false;
+	}
+	return *pattern == '\0' && (*path == '\0' || strcmp(path, "/") == 0);
+}
+
+void router_dispatch(struct request *req)
+{
+	if (!utf8_printable(req->path, strlen(req->path))) {
+		http_error(req, CAT_MALFORMED_BODY, NULL, "The URL is not valid UTF-8.");
+		return;
+	}
+	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+		const struct route *r = &routes[i];
+		if (strcmp(r->method, req->method) != 0 || !match(r->pattern, req->path, req->id))
+			continue;
+		if (auth_merchant(req))
+			r->fn(req);
+		return;
+	}
+	char message[HTTP_PATH_MAX + 64];
+	snprintf(message, sizeof message, "Unrecognized request URL (%s: %s).", req->method,
+		 req->path);
+	http_error(req, CAT_UNKNOWN_ENDPOINT, NULL, message);
+}

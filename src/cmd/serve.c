@@ -1,0 +1,130 @@
+/* cmd/serve: `payd serve` runs the engine and the HTTP API until SIGTERM
+ * or SIGINT, then shuts down in order: stop accepting, let the engine
+ * commit and answer everything it has taken, send those answers, exit.
+ * Signals are blocked in every thread and taken by sigwait here. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "base/log.h"
+#include "cmd/cmd.h"
+#include "engine/engine.h"
+
+#define SERVE_DRAIN_MS 2000
+
+void cmd_serve_usage(FILE *out)
+{
+	fputs("usage: payd serve [--listen HOST:PORT] [--db PATH]\n\n"
+	      "Runs payd's HTTP API (Stripe-compatible, under /v1).\n\n"
+	      "  --listen HOST:PORT  address to listen on (default $PAYD_LISTEN, else\n"
+	      "                      127.0.0.1:8080; port 0 picks a free port)\n"
+	      "  --db PATH           the database (default $PAYD_DB, else payd.db)\n"
+	      "  --threads N         HTTP threads (default: one per CPU)\n\n"
+	      "Prints 'payd listening on http://HOST:PORT' when ready.  SIGTERM or SIGINT\n"
+	      "stop it cleanly: every request taken is committed and answered.\n",
+	      out);
+}
+
+/* "127.0.0.1:8080", "[::1]:8080" -> host and port. */
+static bool split_listen(const char *listen, char *host, size_t host_cap, uint16_t *port)
+{
+	const char *colon = strrchr(listen, ':');
+	if (!colon || colon == listen)
+		return false;
+	char *end;
+	unsigned long p = strtoul(colon + 1, &end, 10);
+	if (*end || end == colon + 1 || p > 65535)
+		return false;
+	const char *start = listen;
+	size_t len = (size_t)(colon - listen);
+	if (*start == '[' && colon[-1] == ']') {
+		start++;
+		len -= 2;
+	}
+	if (len == 0 || len >= host_cap)
+		return false;
+	memcpy(host, start, len);
+	host[len] = '\0';
+	*port = (uint16_t)p;
+	return true;
+}
+
+static int run(const char *db, const char *host, uint16_t port, unsigned threads)
+{
+	sigset_t signals;
+	sigemptyset(&signals);
+	sigaddset(&signals, SIGINT);
+	sigaddset(&signals, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &signals, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	char err[512];
+	struct channel *sandbox = sandbox_channel_new("sandbox");
+	struct engine_config ecfg = {.db_path = db, .sandbox = sandbox};
+	struct engine *engine;
+	if (!sandbox || engine_start(&ecfg, &engine, err, sizeof err) != 0) {
+		fprintf(stderr, "payd serve: %s\n", sandbox ? err : "out of memory");
+		return CMD_FAILED;
+	}
+	struct api_config acfg = {.host = host, .port = port, .db_path = db, .engine = engine,
+				  .sandbox = sandbox, .threads = threads};
+	struct api_server *api;
+	if (api_start(&acfg, &api, err, sizeof err) != 0) {
+		fprintf(stderr, "payd serve: %s\n", err);
+		engine_stop(engine);
+		sandbox->ops->destroy(sandbox);
+		return CMD_FAILED;
+	}
+	printf("payd listening on http://%s%s%s:%u\n", strchr(host, ':') ? "[" : "", host,
+	       strchr(host, ':') ? "]" : "", api_port(api));
+	fflush(stdout);
+	log_msg(LOG_INFO, "serve_started", "listening on %s:%u, database %s", host, api_port(api), db);
+
+	int sig = 0;
+	sigwait(&signals, &sig);
+	log_msg(LOG_INFO, "serve_stopping", "signal %d: finishing what was taken", sig);
+	api_quiesce(api);
+	engine_stop(engine);
+	api_stop(api, SERVE_DRAIN_MS);
+	sandbox->ops->destroy(sandbox);
+	log_msg(LOG_INFO, "serve_stopped", "clean shutdown");
+	return CMD_OK;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	const char *listen = getenv("PAYD_LISTEN"), *db = getenv("PAYD_DB");
+	long threads = 0;
+	static const struct option options[] = {
+		{"listen", required_argument, NULL, 'l'},
+		{"db", required_argument, NULL, 'd'},
+		{"threads", required_argument, NULL, 't'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	optind = 1;
+	for (int opt; (opt = getopt_long(argc, argv, "h", options, NULL)) != -1;) {
+		switch (opt) {
+		case 'l': listen = optarg; break;
+		case 'd': db = optarg; break;
+		case 't': threads = strtol(optarg, NULL, 10); break;
+		case 'h': cmd_serve_usage(stdout); return CMD_OK;
+		default: cmd_serve_usage(stderr); return CMD_USAGE;
+		}
+	}
+	char host[128];
+	uint16_t port;
+	if (!listen || !*listen)
+		listen = "127.0.0.1:8080";
+	if (!db || !*db)
+		db = "payd.db";
+	if (optind < argc || !split_listen(listen, host, sizeof host, &port) || threads < 0 ||
+	    threads > 64) {
+		fprintf(stderr, "payd serve: bad arguments (listen '%s')\n", listen);
+		cmd_serve_usage(stderr);
+		return CMD_USAGE;
+	}
+	return run(db, host, port, (unsigned)threads);
+}

@@ -1,0 +1,31 @@
+/* core/render: payd's records in Stripe's JSON shapes (jansson trees,
+ * built in memory: no I/O).  The engine renders answers and event
+ * snapshots with these; the API renders what it reads. */
+#ifndef PAYD_CORE_RENDER_H
+#define PAYD_CORE_RENDER_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "core/payment.h"
+
+/* attempts: the intent's attempts oldest first (may be NULL when n = 0).
+ * lang picks the language of user_message (Accept-Language value). */
+json_t *render_intent(const struct payment_intent *pi, const struct payment_attempt *attempts,
+		      int n, const char *lang);
+json_t *render_refund(const struct refund *r);
+json_t *render_payment_method(const struct payment_method *m);
+
+/* Stripe's error object inside {"error": ...}: type, code, decline_code
+ * (card errors), message, param, payd_code, user_message.  `message` NULL
+ * takes the catalog's text. */
+json_t *render_error(int code, const char *param, const char *message, const char *lang);
+/* {"object":"list","data":[...],"has_more":...,"url":...}; steals data. */
+json_t *render_list(json_t *data, bool has_more, const char *url);
+
+/* Seconds since the epoch, as Stripe's `created`. */
+json_int_t render_time(int64_t ms);
+/* Compact JSON text (heap) of v; v is released. */
+char *render_take_text(json_t *v);
+
+#endif

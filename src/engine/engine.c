@@ -1,0 +1,407 @@
+/* engine/engine: the writer thread, its bounded queue and group commit.
+ * See engine.h for the model.  One batch:
+ *   BEGIN; per command: SAVEPOINT, execute, RELEASE or ROLLBACK TO;
+ *   COMMIT (the one fsync); answer; send the channel calls recorded;
+ * channel results are queued for the next batch, ahead of new requests. */
+#include "engine/internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/log.h"
+#include "core/catalog.h"
+#include "core/render.h"
+
+#define ENGINE_IDLE_WAIT_MS 200
+
+void engine_cmd_release(struct engine_cmd *cmd)
+{
+	free(cmd->pi.description);
+	cmd->pi.description = NULL;
+	json_decref(cmd->pi.metadata);
+	cmd->pi.metadata = NULL;
+	json_decref(cmd->refund.metadata);
+	cmd->refund.metadata = NULL;
+	free(cmd->body);
+	cmd->body = NULL;
+}
+
+void engine_reply_json(struct engine_cmd *cmd, int status, json_t *body)
+{
+	free(cmd->body);
+	cmd->http_status = status;
+	cmd->body = render_take_text(body);
+}
+
+void engine_reply_error(struct engine_cmd *cmd, int code, const char *param, const char *message)
+{
+	const struct catalog_entry *entry = catalog_get(code);
+	json_t *err = render_error(code, param, message, cmd->lang);
+	engine_reply_json(cmd, entry ? entry->http_status : 500, json_pack("{s:o}", "error", err));
+}
+
+int engine_append_event(struct engine *e, const char *merchant_id, const char *type,
+			const char *object_id, const char *data_json)
+{
+	struct store_event ev = {.created_ms = e->now_ms, .data_json = (char *)data_json};
+	id_new(&e->ids, ID_EVENT, ev.id);
+	snprintf(ev.merchant_id, sizeof ev.merchant_id, "%s", merchant_id);
+	snprintf(ev.type, sizeof ev.type, "%s", type);
+	snprintf(ev.object_id, sizeof ev.object_id, "%s", object_id);
+	return e->store->ops->event_insert(e->store, &ev);
+}
+
+static struct engine_cmd *result_cmd(struct engine_cmd *origin, const char *merchant_id,
+				     const char *object_id, const struct channel_request *req)
+{
+	struct engine_cmd *res = calloc(1, sizeof *res);
+	if (!res)
+		abort();
+	res->kind = CMD_CHANNEL_RESULT;
+	res->origin = origin;
+	res->ch_req = *req;
+	if (req->method) { /* the request must not point into the caller's stack */
+		res->pi.method = *req->method;
+		res->ch_req.method = &res->pi.method;
+	}
+	snprintf(res->merchant_id, sizeof res->merchant_id, "%s", merchant_id);
+	snprintf(res->target_id, sizeof res->target_id, "%s", object_id);
+	snprintf(res->lang, sizeof res->lang, "%s", origin ? origin->lang : "en");
+	return res;
+}
+
+void engine_queue_call(struct engine *e, struct engine_cmd *origin, const char *merchant_id,
+		       const char *object_id, const struct channel_request *req)
+{
+	LEDGER_ASSERT(e->call_count < (int)(sizeof e->calls / sizeof e->calls[0]));
+	e->calls[e->call_count++] = result_cmd(origin, merchant_id, object_id, req);
+}
+
+static void push_result(struct engine *e, struct engine_cmd *res)
+{
+	res->next = NULL;
+	if (e->results_tail)
+		e->results_tail->next = res;
+	else
+		e->results_head = res;
+	e->results_tail = res;
+}
+
+static void call_channel(struct engine *e, struct engine_cmd *res)
+{
+	int64_t start = clock_mono_ns();
+	e->sandbox->ops->call(e->sandbox, &res->ch_req, &res->ch_res);
+	res->ch_latency_ns = clock_mono_ns() - start;
+	push_result(e, res);
+}
+
+void engine_call_now(struct engine *e, const char *merchant_id, const char *object_id,
+		     const struct channel_request *req)
+{
+	call_channel(e, result_cmd(NULL, merchant_id, object_id, req));
+}
+
+/* ---- the queue ---------------------------------------------------------- */
+
+int engine_submit(struct engine *e, struct engine_cmd *cmd)
+{
+	int rc = CAT_OK;
+	cmd->next = NULL;
+	pthread_mutex_lock(&e->lock);
+	if (e->stopping)
+		rc = CAT_SHUTTING_DOWN;
+	else if (e->queued >= ENGINE_QUEUE_MAX)
+		rc = CAT_OVERLOADED;
+	else {
+		if (e->tail)
+			e->tail->next = cmd;
+		else
+			e->head = cmd;
+		e->tail = cmd;
+		if (e->queued++ == 0)
+			pthread_cond_signal(&e->wake);
+	}
+	pthread_mutex_unlock(&e->lock);
+	return rc;
+}
+
+static void wait_for_work(struct engine *e, int64_t wait_ms)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += wait_ms / 1000;
+	until.tv_nsec += (wait_ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	while (!e->head && !e->stopping)
+		if (pthread_cond_timedwait(&e->wake, &e->lock, &until) == ETIMEDOUT)
+			break;
+}
+
+/* Takes channel results first, then submitted commands, up to a batch.
+ * Returns how many; 0 with *done set when the engine should exit. */
+static int gather(struct engine *e, struct engine_cmd **batch, bool *done)
+{
+	int n = 0;
+	int64_t due = resolver_due(e); /* queues the queries whose time came */
+	while (e->results_head && n < ENGINE_BATCH_MAX) {
+		batch[n++] = e->results_head;
+		e->results_head = e->results_head->next;
+	}
+	if (!e->results_head)
+		e->results_tail = NULL;
+	pthread_mutex_lock(&e->lock);
+	if (n == 0 && !e->head && !e->stopping)
+		wait_for_work(e, due >= 0 && due < ENGINE_IDLE_WAIT_MS ? due : ENGINE_IDLE_WAIT_MS);
+	while (e->head && n < ENGINE_BATCH_MAX) {
+		batch[n++] = e->head;
+		e->head = e->head->next;
+		e->queued--;
+	}
+	if (!e->head)
+		e->tail = NULL;
+	*done = e->stopping && n == 0 && !e->head && !e->results_head;
+	pthread_mutex_unlock(&e->lock);
+	return n;
+}
+
+/* ---- one batch ---------------------------------------------------------- */
+
+static int exec_dispatch(struct engine *e, struct engine_cmd *cmd, enum exec_result *out)
+{
+	switch (cmd->kind) {
+	case CMD_REFUND_CREATE:
+		return refunds_exec(e, cmd, out);
+	case CMD_CHANNEL_RESULT:
+		if (cmd->ch_req.op == CH_OP_REFUND || cmd->ch_req.op == CH_OP_QUERY_REFUND)
+			return refunds_apply_result(e, cmd, out);
+		return payments_apply_result(e, cmd, out);
+	default:
+		return payments_exec(e, cmd, out);
+	}
+}
+
+/* The command whose HTTP answer an executed command produced. */
+static struct engine_cmd *answered(struct engine_cmd *cmd)
+{
+	return cmd->kind == CMD_CHANNEL_RESULT ? cmd->origin : cmd;
+}
+
+/* Saves the Idempotency-Key answer of what cmd produced, if it has one. */
+static int save_key(struct engine *e, struct engine_cmd *reply_to, enum exec_result out)
+{
+	if (!reply_to || !reply_to->has_idem || out == EXEC_NONE)
+		return CAT_OK;
+	return idem_save(e, reply_to, out == EXEC_CALL, reply_to->target_id);
+}
+
+/* Runs one command inside its own savepoint.  Its writes and the saved
+ * answer of its Idempotency-Key stand or fall together. */
+static enum exec_result exec_one(struct engine *e, struct engine_cmd *cmd)
+{
+	struct store *s = e->store;
+	if (cmd->kind != CMD_CHANNEL_RESULT && cmd->has_idem) {
+		enum exec_result early = idem_check(e, cmd);
+		if (early != EXEC_NONE)
+			return early;
+	}
+	struct engine_cmd *reply_to = answered(cmd);
+	enum exec_result out = EXEC_NONE;
+	int calls_before = e->call_count;
+	int rc = s->ops->savepoint(s);
+	if (rc == CAT_OK) {
+		rc = exec_dispatch(e, cmd, &out);
+		if (rc == CAT_OK)
+			rc = save_key(e, reply_to, out);
+		if (rc == CAT_OK)
+			rc = s->ops->release(s);
+		if (rc != CAT_OK) {
+			s->ops->rollback_to(s);
+			for (int i = calls_before; i < e->call_count; i++)
+				free(e->calls[i]); /* undone: must not be sent */
+			e->call_count = calls_before;
+		}
+	}
+	if (rc != CAT_OK) {
+		if (cmd->kind == CMD_CHANNEL_RESULT && cmd->ch_req.op != CH_OP_REFUND &&
+		    cmd->ch_req.op != CH_OP_QUERY_REFUND)
+			resolver_track(e, cmd->ch_req.reference, 0); /* the answer is lost: ask again */
+		if (!reply_to)
+			return EXEC_NONE;
+		engine_reply_error(reply_to, rc, reply_to->err.param, reply_to->err.message);
+		out = EXEC_REPLY;
+		save_key(e, reply_to, out); /* nothing changed: a lost save is harmless */
+	}
+	return out;
+}
+
+static void fail_batch(struct engine *e, struct engine_cmd **batch, int n, enum exec_result *res)
+{
+	for (int i = 0; i < n; i++) {
+		struct engine_cmd *reply_to = answered(batch[i]);
+		if (batch[i]->kind == CMD_CHANNEL_RESULT &&
+		    (batch[i]->ch_req.op == CH_OP_AUTHORIZE || batch[i]->ch_req.op == CH_OP_VERIFY))
+			resolver_track(e, batch[i]->ch_req.reference, 0); /* result lost: ask again */
+		if (reply_to)
+			engine_reply_error(reply_to, CAT_STORAGE_UNAVAILABLE, NULL, NULL);
+		res[i] = reply_to ? EXEC_REPLY : EXEC_NONE;
+	}
+	for (int i = 0; i < e->call_count; i++)
+		free(e->calls[i]); /* never sent: nothing was committed */
+	e->call_count = 0;
+	e->stats.commits_failed++;
+}
+
+static void answer(struct engine *e, struct engine_cmd *cmd, enum exec_result res)
+{
+	struct engine_cmd *reply_to = answered(cmd);
+	if (res == EXEC_REPLY && reply_to) {
+		if (reply_to->has_idem && reply_to != cmd)
+			idem_live_remove(e, reply_to);
+		reply_to->reply(reply_to);
+	} else if (res == EXEC_CALL && reply_to && reply_to == cmd && cmd->has_idem) {
+		idem_live_add(e, cmd);
+	}
+	if (cmd->kind == CMD_CHANNEL_RESULT) {
+		engine_cmd_release(cmd);
+		free(cmd);
+	}
+}
+
+/* Sends the calls recorded by the batch just committed; their results
+ * join the next batch. */
+static void send_calls(struct engine *e)
+{
+	for (int i = 0; i < e->call_count; i++)
+		call_channel(e, e->calls[i]);
+	e->call_count = 0;
+}
+
+static void run_batch(struct engine *e, struct engine_cmd **batch, int n)
+{
+	enum exec_result res[ENGINE_BATCH_MAX];
+	e->now_ms = clock_now_ms(e->clock);
+	e->call_count = 0;
+	int rc = store_begin(e->store);
+	for (int i = 0; i < n && rc == CAT_OK; i++)
+		res[i] = exec_one(e, batch[i]);
+	if (rc == CAT_OK)
+		rc = store_commit(e->store);
+	if (rc != CAT_OK) {
+		store_rollback(e->store);
+		log_msg(LOG_ERROR, "engine_commit_failed", "batch of %d refused: code %d", n, rc);
+		fail_batch(e, batch, n, res);
+	}
+	pthread_mutex_lock(&e->lock);
+	e->stats.batches++;
+	e->stats.commands += (uint64_t)n;
+	pthread_mutex_unlock(&e->lock);
+	for (int i = 0; i < n; i++)
+		answer(e, batch[i], res[i]);
+	send_calls(e);
+}
+
+static void *engine_main(void *arg)
+{
+	struct engine *e = arg;
+	struct engine_cmd **batch = malloc(ENGINE_BATCH_MAX * sizeof *batch);
+	for (bool done = false; !done;) {
+		int n = gather(e, batch, &done);
+		if (n > 0)
+			run_batch(e, batch, n);
+	}
+	free(batch);
+	return NULL;
+}
+
+/* ---- life cycle --------------------------------------------------------- */
+
+static int open_store(struct engine *e, const struct engine_config *cfg, char *err,
+		      size_t err_cap)
+{
+	struct store_open_opts opts = {.flags = STORE_CREATE};
+	int rc = store_open_sqlite(cfg->db_path, &opts, &e->store, err, err_cap);
+	if (rc)
+		return rc;
+	uint8_t key[32];
+	rc = store_begin(e->store);
+	if (!rc)
+		rc = e->store->ops->secret_get(e->store, "card_fingerprint", key);
+	if (!rc)
+		rc = store_commit(e->store);
+	if (rc) {
+		store_rollback(e->store);
+		snprintf(err, err_cap, "cannot initialise the database (code %d)", rc);
+	}
+	return rc;
+}
+
+int engine_start(const struct engine_config *cfg, struct engine **out, char *err, size_t err_cap)
+{
+	struct engine *e = calloc(1, sizeof *e);
+	if (!e)
+		return CAT_INTERNAL;
+	e->clock = cfg->clock ? cfg->clock : &clock_system;
+	e->sandbox = cfg->sandbox;
+	e->idem_ttl_ms = cfg->idem_ttl_ms > 0 ? cfg->idem_ttl_ms : 24 * 3600 * 1000;
+	e->resolve_first_ms = cfg->resolve_first_ms > 0 ? cfg->resolve_first_ms : 1000;
+	id_gen_init(&e->ids, e->clock, cfg->seed);
+	if (!cfg->seed)
+		rng_seed_os(&e->ids.rng);
+	int rc = open_store(e, cfg, err, err_cap);
+	if (!rc)
+		rc = resolver_recover(e);
+	if (!rc)
+		rc = refunds_recover(e);
+	if (rc) {
+		if (e->store)
+			store_close(e->store);
+		id_gen_destroy(&e->ids);
+		free(e);
+		return rc;
+	}
+	pthread_condattr_t attr;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&e->wake, &attr);
+	pthread_condattr_destroy(&attr);
+	pthread_mutex_init(&e->lock, NULL);
+	if (pthread_create(&e->thread, NULL, engine_main, e) != 0) {
+		snprintf(err, err_cap, "cannot start the engine thread");
+		return CAT_INTERNAL;
+	}
+	*out = e;
+	return CAT_OK;
+}
+
+void engine_stop(struct engine *e)
+{
+	pthread_mutex_lock(&e->lock);
+	e->stopping = true;
+	pthread_cond_signal(&e->wake);
+	pthread_mutex_unlock(&e->lock);
+	pthread_join(e->thread, NULL);
+	for (size_t i = 0; i < ENGINE_LIVE_BUCKETS; i++)
+		while (e->live[i]) {
+			struct live_key *k = e->live[i];
+			e->live[i] = k->next;
+			free(k);
+		}
+	free(e->unknown);
+	store_close(e->store);
+	id_gen_destroy(&e->ids);
+	pthread_cond_destroy(&e->wake);
+	pthread_mutex_destroy(&e->lock);
+	free(e);
+}
+
+void engine_get_stats(struct engine *e, struct engine_stats *out)
+{
+	pthread_mutex_lock(&e->lock);
+	*out = e->stats;
+	pthread_mutex_unlock(&e->lock);
+}

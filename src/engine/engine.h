@@ -1,0 +1,139 @@
+/* engine/engine: the single writer.  HTTP threads turn requests into
+ * commands and submit them; one engine thread takes them from a bounded
+ * queue in batches, runs a whole batch in one transaction (each command
+ * inside its own savepoint, so one refused command does not spoil the
+ * others), commits once — one fsync for the batch: group commit — and only
+ * then answers.  Channel calls go out after the commit that recorded them
+ * (promise 5); their results come back as commands of their own.
+ *
+ * A reply is a finished HTTP answer (status and JSON body), rendered in
+ * the engine because a POST with an Idempotency-Key must save exactly
+ * that answer in the same transaction as the change it reports. */
+#ifndef PAYD_ENGINE_ENGINE_H
+#define PAYD_ENGINE_ENGINE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "api/params.h"
+#include "base/clock.h"
+#include "base/id.h"
+#include "channel/channel.h"
+#include "core/payment.h"
+#include "store/store.h"
+
+#define ENGINE_QUEUE_MAX 65536   /* commands waiting: past it, CAT_OVERLOADED */
+#define ENGINE_BATCH_MAX 1024    /* commands in one transaction */
+#define ENGINE_LANG_MAX 64
+
+enum engine_cmd_kind {
+	CMD_PI_CREATE,
+	CMD_PI_UPDATE,
+	CMD_PI_CONFIRM,
+	CMD_PI_CAPTURE,
+	CMD_PI_CANCEL,
+	CMD_REFUND_CREATE,
+	CMD_CHANNEL_RESULT, /* internal: a channel call came back */
+};
+
+/* Which optional fields of pi_args the request carried. */
+enum pi_fields {
+	PI_F_AMOUNT = 1u << 0,
+	PI_F_CURRENCY = 1u << 1,
+	PI_F_METHOD = 1u << 2,
+	PI_F_DESCRIPTION = 1u << 3,
+	PI_F_CUSTOMER = 1u << 4,
+	PI_F_METADATA = 1u << 5,
+	PI_F_CAPTURE_METHOD = 1u << 6,
+	PI_F_AMOUNT_TO_CAPTURE = 1u << 7,
+	PI_F_VERIFICATION = 1u << 8,
+};
+
+/* Arguments of the payment-intent commands, checked by the API layer. */
+struct pi_args {
+	unsigned fields;
+	int64_t amount;
+	char currency[4];
+	bool confirm;
+	enum capture_method capture_method;
+	struct payment_method method;
+	char *description; /* heap */
+	char customer[PAYMENT_CUSTOMER_MAX + 1];
+	json_t *metadata;  /* owned; "" values delete keys */
+	int64_t amount_to_capture;
+	char verification_code[16];
+	char cancellation_reason[PAYMENT_REASON_MAX];
+};
+
+struct refund_args {
+	char intent_id[ID_MAX];
+	int64_t amount; /* 0: all that remains */
+	char reason[PAYMENT_REASON_MAX];
+	json_t *metadata; /* owned */
+};
+
+struct engine_cmd;
+typedef void (*engine_reply_fn)(struct engine_cmd *cmd);
+
+struct engine_cmd {
+	enum engine_cmd_kind kind;
+	struct engine_cmd *next; /* queue link */
+
+	/* Who asks, and how to answer. */
+	char merchant_id[ID_MAX];
+	char target_id[ID_MAX]; /* the intent of update/confirm/capture/cancel */
+	char lang[ENGINE_LANG_MAX];
+	bool has_idem;
+	char idem_key[STORE_IDEM_KEY_MAX + 1];
+	uint8_t fingerprint[32];
+	struct pi_args pi;
+	struct refund_args refund;
+
+	/* A refusal's details (param and message), for the error object. */
+	struct params_error err;
+
+	/* The answer, set before `reply` is called (from the engine thread). */
+	int http_status;
+	char *body; /* heap JSON, owned by the command */
+	engine_reply_fn reply;
+	void *reply_ctx;
+
+	/* Internal: a channel result and the command it continues. */
+	struct engine_cmd *origin;
+	struct channel_request ch_req;
+	struct channel_result ch_res;
+	int64_t ch_latency_ns;
+};
+
+struct engine;
+
+struct engine_config {
+	const char *db_path;
+	const struct payd_clock *clock;
+	uint64_t seed;          /* id generator seed; 0 = from the OS */
+	struct channel *sandbox; /* the channel payments go to */
+	int64_t idem_ttl_ms;    /* default 24 h */
+	int64_t resolve_first_ms; /* first query of an unknown attempt (default 1000) */
+};
+
+/* Opens the database (migrating it), recovers what was in flight and
+ * starts the writer thread. */
+int engine_start(const struct engine_config *cfg, struct engine **out, char *err, size_t err_cap);
+/* Queues cmd; its reply comes later from the engine thread.  Returns 0,
+ * or CAT_OVERLOADED / CAT_SHUTTING_DOWN (then reply is never called). */
+int engine_submit(struct engine *e, struct engine_cmd *cmd);
+/* Stops taking commands, finishes and commits the current batch, answers
+ * it, and joins the thread. */
+void engine_stop(struct engine *e);
+
+/* Frees what a command owns (not the command itself). */
+void engine_cmd_release(struct engine_cmd *cmd);
+
+/* For tests and the bench: batches and commands committed so far. */
+struct engine_stats {
+	uint64_t batches, commands, commits_failed;
+};
+void engine_get_stats(struct engine *e, struct engine_stats *out);
+
+#endif

@@ -1,0 +1,122 @@
+/* engine/internal: what the engine's files share (engine.c: queue, thread
+ * and batches; payments.c and refunds.c: the commands; resolver.c:
+ * attempts of unknown outcome; books.c: ledger accounts and transfers;
+ * idem.c: Idempotency-Key handling).  Only the engine thread touches
+ * anything here but the queue. */
+#ifndef PAYD_ENGINE_INTERNAL_H
+#define PAYD_ENGINE_INTERNAL_H
+
+#include <pthread.h>
+
+#include "engine/engine.h"
+
+#define ENGINE_RESOLVE_MAX_BACKOFF_MS 60000
+#define ENGINE_LIVE_BUCKETS 4096
+
+/* What executing a command led to. */
+enum exec_result {
+	EXEC_REPLY, /* cmd->http_status/body are set: answer after the commit */
+	EXEC_CALL,  /* a channel call was recorded: send it after the commit */
+	EXEC_NONE,  /* nothing to answer (an internal command) */
+};
+
+/* A key whose command is still running (waiting on a channel). */
+struct live_key {
+	struct live_key *next;
+	char merchant_id[ID_MAX];
+	char key[STORE_IDEM_KEY_MAX + 1];
+};
+
+/* An attempt of unknown outcome, waiting for its next query. */
+struct unknown_attempt {
+	char attempt_id[ID_MAX];
+	int64_t next_ms;
+	int checks;
+};
+
+struct engine {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct engine_cmd *head, *tail; /* submitted, guarded by lock */
+	size_t queued;
+	bool stopping;
+
+	/* Engine thread only. */
+	struct engine_cmd *results_head, *results_tail; /* channel results for the next batch */
+	struct engine_cmd *calls[ENGINE_BATCH_MAX * 2];  /* calls to send after this commit */
+	int call_count;
+	struct store *store;
+	const struct payd_clock *clock;
+	struct id_gen ids;
+	struct channel *sandbox;
+	int64_t idem_ttl_ms;
+	int64_t resolve_first_ms;
+	int64_t now_ms; /* the batch's time */
+	struct live_key *live[ENGINE_LIVE_BUCKETS];
+	struct unknown_attempt *unknown;
+	size_t unknown_count, unknown_cap;
+	struct engine_stats stats;
+};
+
+/* engine.c */
+void engine_reply_json(struct engine_cmd *cmd, int status, json_t *body);
+void engine_reply_error(struct engine_cmd *cmd, int code, const char *param, const char *message);
+/* Records a channel call to send after the commit; `origin` is answered
+ * when its result is applied (NULL for the resolver's own calls).  The
+ * result command carries merchant_id and object_id (the intent of a
+ * payment call, the refund of a refund call) as merchant_id/target_id. */
+void engine_queue_call(struct engine *e, struct engine_cmd *origin, const char *merchant_id,
+		       const char *object_id, const struct channel_request *req);
+/* Sends a call right away (no record needs committing first: queries)
+ * and queues its result for the next batch. */
+void engine_call_now(struct engine *e, const char *merchant_id, const char *object_id,
+		     const struct channel_request *req);
+int engine_append_event(struct engine *e, const char *merchant_id, const char *type,
+			const char *object_id, const char *data_json);
+
+/* Command executors: return 0 with *out set, or a catalog code (with
+ * cmd->err filled as wanted), in which case the engine undoes the
+ * command's writes and answers with the error. */
+typedef int (*exec_fn)(struct engine *e, struct engine_cmd *cmd, enum exec_result *out);
+
+/* payments.c */
+int payments_exec(struct engine *e, struct engine_cmd *cmd, enum exec_result *out);
+int payments_apply_result(struct engine *e, struct engine_cmd *res, enum exec_result *out);
+/* Loads an intent with its attempts (attempts[] has PAYMENT_ATTEMPTS_MAX+1 room). */
+int payments_load(struct engine *e, const char *merchant_id, const char *id,
+		  struct payment_intent *pi, struct payment_attempt *attempts, int *n);
+
+/* refunds.c */
+int refunds_exec(struct engine *e, struct engine_cmd *cmd, enum exec_result *out);
+int refunds_apply_result(struct engine *e, struct engine_cmd *res, enum exec_result *out);
+/* Queries the channel about every refund left pending by an earlier run. */
+int refunds_recover(struct engine *e);
+
+/* resolver.c */
+/* Schedules a query of the attempt; returns when it will be (ms). */
+int64_t resolver_track(struct engine *e, const char *attempt_id, int checks);
+/* Queues queries for the attempts whose time has come; returns the ms
+ * until the next one is due (or -1 when none waits). */
+int64_t resolver_due(struct engine *e);
+int resolver_recover(struct engine *e);
+
+/* books.c: the ledger side of payments. */
+int books_account(struct engine *e, const char *kind, const char *owner, const char *currency,
+		  int64_t *id_out);
+int books_transfer(struct engine *e, bool pending, const char *from_kind, const char *from_owner,
+		   const char *to_kind, const char *to_owner, const char *currency, int64_t amount,
+		   char transfer_id_out[ID_MAX]);
+int books_settle(struct engine *e, const char *hold_id, int64_t amount);
+int books_release(struct engine *e, const char *hold_id);
+
+/* idem.c */
+/* Before executing cmd: EXEC_REPLY when the key answers by itself
+ * (replay, reuse, in use), EXEC_NONE to go on. */
+enum exec_result idem_check(struct engine *e, struct engine_cmd *cmd);
+/* Saves the answer (or the in-flight mark) of cmd. */
+int idem_save(struct engine *e, struct engine_cmd *cmd, bool in_flight, const char *object_id);
+void idem_live_add(struct engine *e, const struct engine_cmd *cmd);
+void idem_live_remove(struct engine *e, const struct engine_cmd *cmd);
+
+#endif

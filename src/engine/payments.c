@@ -1,0 +1,541 @@
+/* engine/payments: the PaymentIntent commands (create, update, confirm,
+ * capture, cancel) and the application of channel results to intents and
+ * their attempts.  Every change of status is checked against the state
+ * machine of core/payment, appends its event and moves money in the
+ * ledger in the same savepoint. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "core/catalog.h"
+#include "core/render.h"
+#include "engine/internal.h"
+
+/* An intent with its attempts, as loaded for one command. */
+struct loaded {
+	struct payment_intent pi;
+	struct payment_attempt attempts[PAYMENT_ATTEMPTS_MAX + 1];
+	int n;
+	int refusal; /* a channel refused a capture or void: answer with this code */
+};
+
+int payments_load(struct engine *e, const char *merchant_id, const char *id,
+		  struct payment_intent *pi, struct payment_attempt *attempts, int *n)
+{
+	int rc = e->store->ops->intent_get(e->store, merchant_id, id, pi);
+	if (rc == CAT_OK)
+		rc = e->store->ops->attempt_list(e->store, id, attempts, PAYMENT_ATTEMPTS_MAX + 1, n);
+	return rc;
+}
+
+static int load(struct engine *e, struct engine_cmd *cmd, const char *id, struct loaded *l)
+{
+	int rc = payments_load(e, cmd->merchant_id, id, &l->pi, l->attempts, &l->n);
+	if (rc == CAT_NO_SUCH_OBJECT)
+		params_fail(&cmd->err, rc, "intent", "No such payment_intent: '%s'", id);
+	return rc;
+}
+
+static struct payment_attempt *find_attempt(struct loaded *l, const char *id)
+{
+	for (int i = 0; i < l->n; i++)
+		if (strcmp(l->attempts[i].id, id) == 0)
+			return &l->attempts[i];
+	return NULL;
+}
+
+static bool has_unsettled_attempt(const struct loaded *l)
+{
+	for (int i = 0; i < l->n; i++) {
+		enum attempt_status s = l->attempts[i].status;
+		if (s == ATT_PENDING || s == ATT_UNKNOWN || s == ATT_VERIFYING)
+			return true;
+	}
+	return false;
+}
+
+static void set_status(struct payment_intent *pi, enum pi_status to)
+{
+	LEDGER_ASSERT(pi->status == to || pi_transition_ok(pi->status, to));
+	pi->status = to;
+}
+
+/* Writes the intent, appends `event` (may be NULL) with its snapshot and,
+ * when `reply_to` is given, answers it with that snapshot. */
+static int save(struct engine *e, struct loaded *l, const char *event, struct engine_cmd *reply_to,
+		const char *lang)
+{
+	l->pi.updated_ms = e->now_ms;
+	int rc = e->store->ops->intent_update(e->store, &l->pi);
+	if (rc)
+		return rc;
+	char *text = render_take_text(render_intent(&l->pi, l->attempts, l->n, lang));
+	if (!text)
+		return CAT_INTERNAL;
+	if (event)
+		rc = engine_append_event(e, l->pi.merchant_id, event, l->pi.id, text);
+	if (rc == CAT_OK && reply_to) {
+		free(reply_to->body);
+		reply_to->http_status = 200;
+		reply_to->body = text;
+		text = NULL;
+	}
+	free(text);
+	return rc;
+}
+
+/* The answer to a confirmation that failed: Stripe's error object with
+ * the intent inside, status 402 (or the code's own status). */
+static void reply_declined(struct engine_cmd *reply_to, struct loaded *l)
+{
+	const struct catalog_entry *entry = catalog_get(l->pi.last_error_code);
+	json_t *err = render_error(l->pi.last_error_code, NULL, NULL, reply_to->lang);
+	json_object_set_new(err, "charge", json_string(l->pi.last_error_attempt_id));
+	json_object_set_new(err, "payment_intent",
+			    render_intent(&l->pi, l->attempts, l->n, reply_to->lang));
+	engine_reply_json(reply_to, entry ? entry->http_status : 402, json_pack("{s:o}", "error", err));
+}
+
+/* ---- metadata and fields ------------------------------------------------ */
+
+/* Merges `changes` into the JSON object text *current: "" deletes a key. */
+static void merge_metadata(char **current, json_t *changes)
+{
+	json_t *m = *current ? json_loads(*current, 0, NULL) : NULL;
+	if (!json_is_object(m)) {
+		json_decref(m);
+		m = json_object();
+	}
+	if (json_object_size(changes) == 0)
+		json_object_clear(m); /* metadata="" */
+	const char *key;
+	json_t *value;
+	json_object_foreach(changes, key, value) {
+		if (json_string_length(value) == 0)
+			json_object_del(m, key);
+		else
+			json_object_set(m, key, value);
+	}
+	free(*current);
+	*current = json_object_size(m) ? json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(m);
+}
+
+static void apply_fields(struct payment_intent *pi, struct pi_args *a)
+{
+	if (a->fields & PI_F_AMOUNT)
+		pi->amount = a->amount;
+	if (a->fields & PI_F_CURRENCY)
+		memcpy(pi->currency, a->currency, sizeof pi->currency);
+	if (a->fields & PI_F_DESCRIPTION) {
+		free(pi->description);
+		pi->description = a->description;
+		a->description = NULL;
+	}
+	if (a->fields & PI_F_CUSTOMER)
+		memcpy(pi->customer, a->customer, sizeof pi->customer);
+	if (a->fields & PI_F_METADATA)
+		merge_metadata(&pi->metadata_json, a->metadata);
+	if (a->fields & PI_F_CAPTURE_METHOD)
+		pi->capture_method = a->capture_method;
+	if (a->fields & PI_F_METHOD) {
+		pi->method = a->method;
+		if (pi->status == PI_REQUIRES_PAYMENT_METHOD)
+			set_status(pi, PI_REQUIRES_CONFIRMATION);
+	}
+}
+
+/* ---- confirm: a new attempt --------------------------------------------- */
+
+static void channel_request_for(const struct payment_attempt *a, enum channel_op op,
+				struct channel_request *req)
+{
+	memset(req, 0, sizeof *req);
+	req->op = op;
+	memcpy(req->reference, a->id, sizeof req->reference);
+	memcpy(req->payment_reference, a->id, sizeof req->payment_reference);
+	req->amount = a->amount;
+	memcpy(req->currency, a->currency, sizeof req->currency);
+	req->method = &a->method; /* copied with the request by engine_queue_call */
+	req->capture = a->capture;
+}
+
+static int start_attempt(struct engine *e, struct engine_cmd *cmd, struct loaded *l)
+{
+	struct payment_intent *pi = &l->pi;
+	if (pi->method.type == PM_NONE)
+		return params_fail(&cmd->err, CAT_PARAMETER_MISSING, "payment_method",
+				   "You cannot confirm this PaymentIntent because it has no payment "
+				   "method: pass payment_method or payment_method_data.");
+	struct payment_attempt *a = &l->attempts[l->n];
+	memset(a, 0, sizeof *a);
+	id_new(&e->ids, ID_ATTEMPT, a->id);
+	memcpy(a->intent_id, pi->id, sizeof a->intent_id);
+	memcpy(a->merchant_id, pi->merchant_id, sizeof a->merchant_id);
+	a->seq = pi->attempt_count + 1;
+	snprintf(a->channel, sizeof a->channel, "%s", e->sandbox->name);
+	a->status = ATT_PENDING;
+	a->amount = pi->amount;
+	memcpy(a->currency, pi->currency, sizeof a->currency);
+	a->method = pi->method;
+	a->capture = pi->capture_method == CAPTURE_AUTOMATIC;
+	a->created_ms = e->now_ms;
+	a->latency_ms = -1;
+	int rc = e->store->ops->attempt_insert(e->store, a);
+	if (rc)
+		return rc;
+	l->n++;
+	pi->attempt_count = a->seq;
+	memcpy(pi->latest_attempt_id, a->id, sizeof pi->latest_attempt_id);
+	set_status(pi, PI_PROCESSING);
+	if ((rc = save(e, l, NULL, NULL, cmd->lang)))
+		return rc;
+	struct channel_request req;
+	channel_request_for(a, CH_OP_AUTHORIZE, &req);
+	engine_queue_call(e, cmd, pi->merchant_id, pi->id, &req);
+	return CAT_OK;
+}
+
+static int verify_attempt(struct engine *e, struct engine_cmd *cmd, struct loaded *l)
+{
+	struct payment_attempt *a = find_attempt(l, l->pi.latest_attempt_id);
+	LEDGER_ASSERT(a && a->status == ATT_REQUIRES_ACTION);
+	a->status = ATT_VERIFYING;
+	int rc = e->store->ops->attempt_update(e->store, a);
+	if (rc)
+		return rc;
+	set_status(&l->pi, PI_PROCESSING);
+	if ((rc = save(e, l, NULL, NULL, cmd->lang)))
+		return rc;
+	struct channel_request req;
+	channel_request_for(a, CH_OP_VERIFY, &req);
+	snprintf(req.verification_code, sizeof req.verification_code, "%s",
+		 cmd->pi.verification_code);
+	engine_queue_call(e, cmd, l->pi.merchant_id, l->pi.id, &req);
+	return CAT_OK;
+}
+
+static int confirm(struct engine *e, struct engine_cmd *cmd, struct loaded *l,
+		   enum exec_result *out)
+{
+	int rc;
+	if (l->pi.status == PI_REQUIRES_ACTION) {
+		if (!(cmd->pi.fields & PI_F_VERIFICATION))
+			return params_fail(&cmd->err, CAT_PARAMETER_MISSING, "verification_code",
+					   "This PaymentIntent requires the payer's verification "
+					   "code: confirm with verification_code.");
+		rc = verify_attempt(e, cmd, l);
+	} else {
+		rc = pi_can_confirm(&l->pi, has_unsettled_attempt(l));
+		if (rc == CAT_OK) {
+			apply_fields(&l->pi, &cmd->pi);
+			rc = start_attempt(e, cmd, l);
+		} else {
+			params_fail(&cmd->err, rc, NULL,
+				    "You cannot confirm this PaymentIntent because it has a status of "
+				    "%s.", pi_status_name(l->pi.status));
+		}
+	}
+	if (rc == CAT_OK)
+		*out = EXEC_CALL;
+	return rc;
+}
+
+/* ---- the commands ------------------------------------------------------- */
+
+static int create(struct engine *e, struct engine_cmd *cmd, enum exec_result *out)
+{
+	struct loaded *l = calloc(1, sizeof *l);
+	if (!l)
+		return CAT_INTERNAL;
+	struct payment_intent *pi = &l->pi;
+	id_new(&e->ids, ID_PAYMENT_INTENT, pi->id);
+	memcpy(pi->merchant_id, cmd->merchant_id, sizeof pi->merchant_id);
+	memcpy(cmd->target_id, pi->id, sizeof cmd->target_id);
+	pi->status = PI_REQUIRES_PAYMENT_METHOD;
+	pi->created_ms = pi->updated_ms = e->now_ms;
+	apply_fields(pi, &cmd->pi);
+	int rc = e->store->ops->intent_insert(e->store, pi);
+	char *text = rc ? NULL : render_take_text(render_intent(pi, NULL, 0, cmd->lang));
+	if (rc == CAT_OK)
+		rc = engine_append_event(e, pi->merchant_id, "payment_intent.created", pi->id, text);
+	if (rc == CAT_OK && cmd->pi.confirm) {
+		rc = confirm(e, cmd, l, out);
+	} else if (rc == CAT_OK) {
+		free(cmd->body);
+		cmd->http_status = 200;
+		cmd->body = text;
+		text = NULL;
+		*out = EXEC_REPLY;
+	}
+	free(text);
+	payment_intent_clear(pi);
+	free(l);
+	return rc;
+}
+
+static int update(struct engine *e, struct engine_cmd *cmd, struct loaded *l,
+		  enum exec_result *out)
+{
+	int rc = pi_can_update(&l->pi);
+	if (rc)
+		return params_fail(&cmd->err, rc, NULL,
+				   "You cannot update this PaymentIntent because it has a status of %s.",
+				   pi_status_name(l->pi.status));
+	apply_fields(&l->pi, &cmd->pi);
+	*out = EXEC_REPLY;
+	return save(e, l, NULL, cmd, cmd->lang);
+}
+
+static int capture(struct engine *e, struct engine_cmd *cmd, struct loaded *l,
+		   enum exec_result *out)
+{
+	int64_t amount = (cmd->pi.fields & PI_F_AMOUNT_TO_CAPTURE) ? cmd->pi.amount_to_capture
+								    : l->pi.amount_capturable;
+	int rc = pi_can_capture(&l->pi, amount);
+	if (rc)
+		return params_fail(&cmd->err, rc, rc == CAT_INVALID_STATE ? NULL : "amount_to_capture",
+				   rc == CAT_INVALID_STATE
+					   ? "This PaymentIntent could not be captured because it has a "
+					     "status of %s."
+					   : "amount_to_capture must be between 1 and amount_capturable (%s).",
+				   pi_status_name(l->pi.status));
+	l->pi.capture_requested = amount;
+	if ((rc = save(e, l, NULL, NULL, cmd->lang)))
+		return rc;
+	struct payment_attempt *a = find_attempt(l, l->pi.latest_attempt_id);
+	LEDGER_ASSERT(a && a->status == ATT_AUTHORIZED);
+	struct channel_request req;
+	channel_request_for(a, CH_OP_CAPTURE, &req);
+	req.amount = amount;
+	engine_queue_call(e, cmd, l->pi.merchant_id, l->pi.id, &req);
+	*out = EXEC_CALL;
+	return CAT_OK;
+}
+
+static int cancel(struct engine *e, struct engine_cmd *cmd, struct loaded *l,
+		  enum exec_result *out)
+{
+	int rc = pi_can_cancel(&l->pi);
+	if (rc)
+		return params_fail(&cmd->err, rc, NULL,
+				   "You cannot cancel this PaymentIntent because it has a status of %s.",
+				   pi_status_name(l->pi.status));
+	snprintf(l->pi.cancellation_reason, sizeof l->pi.cancellation_reason, "%s",
+		 cmd->pi.cancellation_reason);
+	if (l->pi.status == PI_REQUIRES_CAPTURE) { /* release the authorization first */
+		l->pi.cancel_requested = true;
+		if ((rc = save(e, l, NULL, NULL, cmd->lang)))
+			return rc;
+		struct payment_attempt *a = find_attempt(l, l->pi.latest_attempt_id);
+		LEDGER_ASSERT(a && a->status == ATT_AUTHORIZED);
+		struct channel_request req;
+		channel_request_for(a, CH_OP_VOID, &req);
+		engine_queue_call(e, cmd, l->pi.merchant_id, l->pi.id, &req);
+		*out = EXEC_CALL;
+		return CAT_OK;
+	}
+	set_status(&l->pi, PI_CANCELED);
+	l->pi.canceled_ms = e->now_ms;
+	*out = EXEC_REPLY;
+	return save(e, l, "payment_intent.canceled", cmd, cmd->lang);
+}
+
+int payments_exec(struct engine *e, struct engine_cmd *cmd, enum exec_result *out)
+{
+	if (cmd->kind == CMD_PI_CREATE)
+		return create(e, cmd, out);
+	struct loaded *l = calloc(1, sizeof *l);
+	if (!l)
+		return CAT_INTERNAL;
+	int rc = load(e, cmd, cmd->target_id, l);
+	if (rc == CAT_OK) {
+		switch (cmd->kind) {
+		case CMD_PI_UPDATE: rc = update(e, cmd, l, out); break;
+		case CMD_PI_CONFIRM: rc = confirm(e, cmd, l, out); break;
+		case CMD_PI_CAPTURE: rc = capture(e, cmd, l, out); break;
+		case CMD_PI_CANCEL: rc = cancel(e, cmd, l, out); break;
+		default: rc = CAT_INTERNAL; break;
+		}
+	}
+	payment_intent_clear(&l->pi);
+	free(l);
+	return rc;
+}
+
+/* ---- channel results ---------------------------------------------------- */
+
+static void fail_attempt(struct loaded *l, struct payment_attempt *a, int code)
+{
+	a->status = ATT_FAILED;
+	a->code = code;
+	l->pi.last_error_code = code;
+	memcpy(l->pi.last_error_attempt_id, a->id, sizeof l->pi.last_error_attempt_id);
+	set_status(&l->pi, PI_REQUIRES_PAYMENT_METHOD);
+}
+
+/* The money moved (captured) or is held (authorized). */
+static int money_taken(struct engine *e, struct loaded *l, struct payment_attempt *a, bool captured,
+		       const char **event)
+{
+	struct payment_intent *pi = &l->pi;
+	if (captured) {
+		char transfer_id[ID_MAX];
+		a->status = ATT_SUCCEEDED;
+		pi->amount_received = a->amount;
+		pi->amount_capturable = 0;
+		set_status(pi, PI_SUCCEEDED);
+		*event = "payment_intent.succeeded";
+		return books_transfer(e, false, "channel", a->channel, "merchant", pi->merchant_id,
+				      a->currency, a->amount, transfer_id);
+	}
+	a->status = ATT_AUTHORIZED;
+	pi->amount_capturable = a->amount;
+	set_status(pi, PI_REQUIRES_CAPTURE);
+	*event = "payment_intent.amount_capturable_updated";
+	return books_transfer(e, true, "channel", a->channel, "merchant", pi->merchant_id,
+			      a->currency, a->amount, pi->hold_transfer_id);
+}
+
+/* An authorization, verification or query answer for attempt `a`. */
+static int apply_payment_outcome(struct engine *e, struct engine_cmd *res, struct loaded *l,
+				 struct payment_attempt *a)
+{
+	const struct channel_result *r = &res->ch_res;
+	const char *event = NULL;
+	int rc = CAT_OK;
+	switch (r->outcome) {
+	case CH_SUCCEEDED:
+		rc = money_taken(e, l, a, res->ch_req.op == CH_OP_QUERY ? r->captured : a->capture,
+				 &event);
+		break;
+	case CH_REQUIRES_ACTION:
+		a->status = ATT_REQUIRES_ACTION;
+		a->code = r->code;
+		set_status(&l->pi, PI_REQUIRES_ACTION);
+		event = "payment_intent.requires_action";
+		break;
+	case CH_UNKNOWN:
+		if (a->status == ATT_UNKNOWN) /* asked and still unknown: ask again later */
+			a->checks++;
+		else
+			event = "payment_intent.processing";
+		a->status = ATT_UNKNOWN;
+		a->code = r->code;
+		a->next_check_ms = resolver_track(e, a->id, a->checks);
+		break;
+	case CH_NOT_FOUND: /* the channel never executed it */
+		fail_attempt(l, a, CAT_CHANNEL_UNAVAILABLE);
+		event = "payment_intent.payment_failed";
+		break;
+	case CH_DECLINED:
+	case CH_NOT_EXECUTED:
+		fail_attempt(l, a, r->code ? r->code : CAT_GENERIC_DECLINE);
+		event = "payment_intent.payment_failed";
+		break;
+	}
+	if (a->status != ATT_UNKNOWN && a->status != ATT_PENDING)
+		a->finished_ms = e->now_ms;
+	if (rc)
+		return rc;
+	return event ? save(e, l, event, NULL, res->lang) : e->store->ops->intent_update(e->store, &l->pi);
+}
+
+static int apply_capture(struct engine *e, struct engine_cmd *res, struct loaded *l,
+			 struct payment_attempt *a)
+{
+	struct payment_intent *pi = &l->pi;
+	if (res->ch_res.outcome != CH_SUCCEEDED) {
+		l->refusal = res->ch_res.code ? res->ch_res.code : CAT_PROCESSING_ERROR;
+		pi->capture_requested = 0;
+		return save(e, l, NULL, NULL, res->lang);
+	}
+	int rc = books_settle(e, pi->hold_transfer_id, pi->capture_requested);
+	if (rc)
+		return rc;
+	pi->amount_received = pi->capture_requested;
+	pi->amount_capturable = 0;
+	pi->capture_requested = 0;
+	a->status = ATT_SUCCEEDED;
+	a->finished_ms = e->now_ms;
+	set_status(pi, PI_SUCCEEDED);
+	return save(e, l, "payment_intent.succeeded", NULL, res->lang);
+}
+
+static int apply_void(struct engine *e, struct engine_cmd *res, struct loaded *l,
+		      struct payment_attempt *a)
+{
+	struct payment_intent *pi = &l->pi;
+	if (res->ch_res.outcome != CH_SUCCEEDED) {
+		l->refusal = res->ch_res.code ? res->ch_res.code : CAT_PROCESSING_ERROR;
+		pi->cancel_requested = false;
+		return save(e, l, NULL, NULL, res->lang);
+	}
+	int rc = books_release(e, pi->hold_transfer_id);
+	if (rc)
+		return rc;
+	pi->cancel_requested = false;
+	pi->amount_capturable = 0;
+	pi->canceled_ms = e->now_ms;
+	a->status = ATT_VOIDED;
+	a->finished_ms = e->now_ms;
+	set_status(pi, PI_CANCELED);
+	return save(e, l, "payment_intent.canceled", NULL, res->lang);
+}
+
+static bool still_open(const struct payment_attempt *a, enum channel_op op)
+{
+	switch (op) {
+	case CH_OP_AUTHORIZE: return a->status == ATT_PENDING;
+	case CH_OP_VERIFY: return a->status == ATT_VERIFYING;
+	case CH_OP_QUERY: return a->status == ATT_UNKNOWN || a->status == ATT_PENDING ||
+				 a->status == ATT_VERIFYING;
+	default: return a->status == ATT_AUTHORIZED;
+	}
+}
+
+/* Answers the request that started the call, with the intent as it is now. */
+static void reply_origin(struct engine_cmd *res, struct loaded *l, int rc)
+{
+	struct engine_cmd *origin = res->origin;
+	if (!origin || rc != CAT_OK)
+		return;
+	if (l->refusal)
+		engine_reply_error(origin, l->refusal, NULL, NULL);
+	else if (l->pi.status == PI_REQUIRES_PAYMENT_METHOD && l->pi.last_error_code &&
+	    strcmp(l->pi.last_error_attempt_id, res->ch_req.reference) == 0)
+		reply_declined(origin, l);
+	else
+		engine_reply_json(origin, 200, render_intent(&l->pi, l->attempts, l->n, origin->lang));
+}
+
+int payments_apply_result(struct engine *e, struct engine_cmd *res, enum exec_result *out)
+{
+	struct loaded *l = calloc(1, sizeof *l);
+	if (!l)
+		return CAT_INTERNAL;
+	*out = res->origin ? EXEC_REPLY : EXEC_NONE;
+	int rc = load(e, res, res->target_id, l);
+	struct payment_attempt *a = rc ? NULL : find_attempt(l, res->ch_req.reference);
+	if (rc == CAT_OK && !a)
+		rc = CAT_INTERNAL;
+	if (rc == CAT_OK && still_open(a, res->ch_req.op)) {
+		int64_t ms = res->ch_latency_ns / 1000000;
+		a->latency_ms = (a->latency_ms > 0 ? a->latency_ms : 0) + ms;
+		snprintf(a->raw_code, sizeof a->raw_code, "%s", res->ch_res.raw_code);
+		snprintf(a->raw_message, sizeof a->raw_message, "%s", res->ch_res.raw_message);
+		switch (res->ch_req.op) {
+		case CH_OP_CAPTURE: rc = apply_capture(e, res, l, a); break;
+		case CH_OP_VOID: rc = apply_void(e, res, l, a); break;
+		default: rc = apply_payment_outcome(e, res, l, a); break;
+		}
+		if (rc == CAT_OK)
+			rc = e->store->ops->attempt_update(e->store, a);
+	}
+	reply_origin(res, l, rc);
+	if (rc && res->origin)
+		res->origin->err = res->err;
+	payment_intent_clear(&l->pi);
+	free(l);
+	return rc;
+}
