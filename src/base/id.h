@@ -26,7 +26,7 @@
 #define ID_MERCHANT "acct"
 #define ID_API_KEY "key"
 #define ID_TRANSFER "tr"
-#define ID_ATTEMPT "att"
+#define ID_ATTEMPT "ch"
 #define ID_PAYMENT_METHOD "pm"
 
 struct id_gen {

@@ -77,7 +77,9 @@ struct channel_ops {
 	unsigned caps;
 	/* Checks a raw card and fills `out` (brand, last4, expiry, token;
 	 * the caller fills the fingerprint).  Returns 0 or a catalog code
-	 * (CAT_INCORRECT_NUMBER, CAT_PARAMETER_INVALID for a bad expiry). */
+	 * (CAT_INCORRECT_NUMBER, CAT_PARAMETER_INVALID for a bad expiry,
+	 * CAT_EXPIRED_CARD for a past one, CAT_INCORRECT_CVC for a CVC given
+	 * but not 3-4 digits); `out` is written only on success. */
 	int (*tokenize_card)(struct channel *ch, const struct card_input *card,
 			     struct payment_method *out);
 	/* A payment method by id ("pm_card_visa") or wallet type; 0 or
@@ -98,7 +100,13 @@ struct channel {
 	char name[PAYMENT_CHANNEL_MAX];
 };
 
-/* The in-process, deterministic test channel (channel/sandbox.c). */
+/* The in-process, deterministic test channel (channel/sandbox.c, scenarios
+ * in docs/SANDBOX.md).  NULL when out of memory or `name` is longer than
+ * PAYMENT_CHANNEL_MAX - 1 (NULL or "" means "sandbox"). */
 struct channel *sandbox_channel_new(const char *name);
+/* The clock tokenize_card checks expiry dates against (default: the
+ * system clock); the pointer is kept, so it must outlive the channel. */
+struct payd_clock;
+void sandbox_channel_set_clock(struct channel *ch, const struct payd_clock *clock);
 
 #endif
