@@ -17,16 +17,19 @@ TEST_LDLIBS = -lcriterion
 LIB_SRC  := $(sort $(filter-out src/cmd/%,$(wildcard src/*/*.c)))
 CMD_SRC  := $(sort $(wildcard src/cmd/*.c))
 TEST_SRC := $(sort $(wildcard tests/unit/*.c))
+RAW_SRC  := $(sort $(wildcard tests/e2e_raw/*.c))
 SQL      := $(sort $(wildcard src/store/schema/*.sql))
 
 GEN_SRC  := $(BUILD)/gen/schema_sql.c
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/schema_sql.o
 CMD_OBJ  := $(CMD_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
+RAW_OBJ  := $(RAW_SRC:%.c=$(BUILD)/%.o)
 PAYD     := $(BUILD)/payd
 UNIT     := $(BUILD)/unit_tests
+RAW      := $(BUILD)/e2e_raw
 
-.PHONY: all test asan run deps docs check-docs clean unit
+.PHONY: all test asan run deps docs clean unit e2e bench
 all: payd
 
 payd: $(PAYD)
@@ -37,6 +40,10 @@ $(PAYD): $(LIB_OBJ) $(CMD_OBJ)
 
 $(UNIT): $(LIB_OBJ) $(TEST_OBJ) $(filter-out $(BUILD)/src/cmd/main.o,$(CMD_OBJ))
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
+
+# End-to-end tests of the raw protocol: libcurl against a real payd serve.
+$(RAW): $(RAW_OBJ) $(BUILD)/src/base/crypto.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcurl -ljansson -lcrypto -lsqlite3 $(TEST_LDLIBS)
 
 $(BUILD)/%.o: %.c | $(GEN_SRC)
 	@mkdir -p $(dir $@)
@@ -54,13 +61,20 @@ $(GEN_SRC): $(SQL) scripts/embed-sql
 unit: $(UNIT) $(PAYD)
 	PAYD_BIN=$(abspath $(PAYD)) $(UNIT) $(CRITERION_ARGS)
 
+# End-to-end: the real server on loopback, driven by libcurl (raw protocol)
+# and by the official stripe npm package (node's test runner).
+e2e: $(PAYD) $(RAW)
+	PAYD_BIN=$(abspath $(PAYD)) $(RAW) $(CRITERION_ARGS)
+	cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error && \
+	  PAYD_BIN=$(abspath $(PAYD)) node --test --test-concurrency=1
+
 test: deps
-	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory unit e2e
 
 asan: deps
 	CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 	LDFLAGS="-fsanitize=address,undefined" \
-	$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 unit
+	$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 unit e2e
 
 run: deps
 	$(MAKE) --no-print-directory payd
@@ -68,6 +82,12 @@ run: deps
 
 deps:
 	@scripts/install-deps
+
+# Figures, not tests: payd's durable payments/s and latency under wrk, and
+# pgbench's TPC-B tps on a throwaway PostgreSQL for comparison.
+bench: deps
+	$(MAKE) --no-print-directory payd
+	bench/run
 
 docs: $(PAYD)
 	$(PAYD) codes --markdown > docs/ERRORS.md

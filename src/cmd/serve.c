@@ -3,6 +3,7 @@
  * commit and answer everything it has taken, send those answers, exit.
  * Signals are blocked in every thread and taken by sigwait here. */
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,10 @@ static int run(const char *db, const char *host, uint16_t port, unsigned threads
 	sigaddset(&signals, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* Keep freed memory instead of handing it back to the kernel after
+	 * every batch (madvise + page faults were a tenth of the engine's time). */
+	mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
+	mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
 
 	char err[512];
 	struct channel *sandbox = sandbox_channel_new("sandbox");

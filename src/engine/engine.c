@@ -385,6 +385,10 @@ void engine_stop(struct engine *e)
 	pthread_cond_signal(&e->wake);
 	pthread_mutex_unlock(&e->lock);
 	pthread_join(e->thread, NULL);
+	log_event(LOG_INFO, "engine_stopped",
+		  json_pack("{s:I, s:I, s:I}", "batches", (json_int_t)e->stats.batches, "commands",
+			    (json_int_t)e->stats.commands, "commits_failed",
+			    (json_int_t)e->stats.commits_failed));
 	for (size_t i = 0; i < ENGINE_LIVE_BUCKETS; i++)
 		while (e->live[i]) {
 			struct live_key *k = e->live[i];

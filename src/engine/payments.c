@@ -17,6 +17,7 @@ struct loaded {
 	struct payment_attempt attempts[PAYMENT_ATTEMPTS_MAX + 1];
 	int n;
 	int refusal; /* a channel refused a capture or void: answer with this code */
+	char *text;  /* the intent's JSON as last saved, reused for the answer */
 };
 
 int payments_load(struct engine *e, const char *merchant_id, const char *id,
@@ -67,20 +68,21 @@ static int save(struct engine *e, struct loaded *l, const char *event, struct en
 {
 	l->pi.updated_ms = e->now_ms;
 	int rc = e->store->ops->intent_update(e->store, &l->pi);
-	if (rc)
+	free(l->text);
+	l->text = NULL;
+	if (rc || (!event && !reply_to))
 		return rc;
-	char *text = render_take_text(render_intent(&l->pi, l->attempts, l->n, lang));
-	if (!text)
+	l->text = render_take_text(render_intent(&l->pi, l->attempts, l->n, lang));
+	if (!l->text)
 		return CAT_INTERNAL;
 	if (event)
-		rc = engine_append_event(e, l->pi.merchant_id, event, l->pi.id, text);
+		rc = engine_append_event(e, l->pi.merchant_id, event, l->pi.id, l->text);
 	if (rc == CAT_OK && reply_to) {
 		free(reply_to->body);
 		reply_to->http_status = 200;
-		reply_to->body = text;
-		text = NULL;
+		reply_to->body = l->text;
+		l->text = NULL;
 	}
-	free(text);
 	return rc;
 }
 
@@ -270,6 +272,7 @@ static int create(struct engine *e, struct engine_cmd *cmd, enum exec_result *ou
 	}
 	free(text);
 	payment_intent_clear(pi);
+	free(l->text);
 	free(l);
 	return rc;
 }
@@ -359,6 +362,7 @@ int payments_exec(struct engine *e, struct engine_cmd *cmd, enum exec_result *ou
 		}
 	}
 	payment_intent_clear(&l->pi);
+	free(l->text);
 	free(l);
 	return rc;
 }
@@ -505,8 +509,14 @@ static void reply_origin(struct engine_cmd *res, struct loaded *l, int rc)
 	else if (l->pi.status == PI_REQUIRES_PAYMENT_METHOD && l->pi.last_error_code &&
 	    strcmp(l->pi.last_error_attempt_id, res->ch_req.reference) == 0)
 		reply_declined(origin, l);
-	else
+	else if (l->text) { /* the snapshot just saved, in the origin's language */
+		free(origin->body);
+		origin->http_status = 200;
+		origin->body = l->text;
+		l->text = NULL;
+	} else {
 		engine_reply_json(origin, 200, render_intent(&l->pi, l->attempts, l->n, origin->lang));
+	}
 }
 
 int payments_apply_result(struct engine *e, struct engine_cmd *res, enum exec_result *out)
@@ -536,6 +546,7 @@ int payments_apply_result(struct engine *e, struct engine_cmd *res, enum exec_re
 	if (rc && res->origin)
 		res->origin->err = res->err;
 	payment_intent_clear(&l->pi);
+	free(l->text);
 	free(l);
 	return rc;
 }
