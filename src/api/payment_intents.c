@@ -26,7 +26,7 @@ static const char *const confirm_params[] = {
 static const char *const capture_params[] = {"amount_to_capture", "final_capture", "metadata",
 					     IGNORED_PARAMS, NULL};
 static const char *const cancel_params[] = {"cancellation_reason", IGNORED_PARAMS, NULL};
-static const char *const list_params[] = {"limit", "starting_after", "ending_before", "customer",
+static const char *const list_params[] = {"limit", "starting_after", "ending_before",
 					  "expand", NULL};
 static const char *const retrieve_params[] = {"expand", "client_secret", NULL};
 

@@ -76,6 +76,7 @@ struct store_event {
 /* A saved answer to a POST with an Idempotency-Key. */
 enum idem_state { IDEM_IN_FLIGHT = 0, IDEM_DONE = 1 };
 #define STORE_IDEM_KEY_MAX 255
+#define STORE_IDEM_EXPIRE_MAX 10000 /* keys idem_expire deletes per call */
 struct store_idem {
 	char merchant_id[ID_MAX];
 	char key[STORE_IDEM_KEY_MAX + 1];
@@ -123,6 +124,11 @@ struct store_ops {
 	int (*begin)(struct store *s);
 	int (*commit)(struct store *s);
 	void (*rollback)(struct store *s);
+	/* One command's changes inside a batch transaction: savepoint, then
+	 * release (keep) or rollback_to (undo just this command). */
+	int (*savepoint)(struct store *s);
+	int (*release)(struct store *s);
+	void (*rollback_to)(struct store *s);
 
 	/* Merchants and their API keys (only a SHA-256 of a key is stored). */
 	int (*merchant_ensure)(struct store *s, const char *name, const char *new_id,
@@ -203,7 +209,9 @@ struct store_ops {
 
 	/* Idempotency keys.  get: CAT_NO_SUCH_OBJECT when the key is new.
 	 * put inserts or replaces.  expire deletes keys created before
-	 * before_ms and returns how many went. */
+	 * before_ms, oldest first and at most STORE_IDEM_EXPIRE_MAX per call
+	 * (one transaction stays short), and returns how many went: call it
+	 * again while that is the maximum. */
 	int (*idem_get)(struct store *s, const char *merchant_id, const char *key,
 			struct store_idem *out);
 	int (*idem_put)(struct store *s, const struct store_idem *r);

@@ -30,11 +30,17 @@
  * pending_* the sums of the kind-1 entries of transfers still PENDING,
  * which is what ledger_audit recomputes.
  *
+ * Other subsystems live in files of their own that share the connection
+ * through sqlite_internal.h (store_sqlite_payments.c: secrets, intents,
+ * attempts, refunds, events, idempotency keys), each with its own range of
+ * slots in the statement cache.
+ *
  * A store handle belongs to one thread at a time (SQLITE_OPEN_NOMUTEX).
  * SQLite failures are logged and map to CAT_STORAGE_UNAVAILABLE, or to
  * CAT_INTERNAL when they mean payd misused SQLite (bad SQL, a constraint). */
 #include "store/store_sqlite.h"
 
+#include <assert.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -46,6 +52,7 @@
 #include "base/money.h"
 #include "core/catalog.h"
 #include "store/schema.h"
+#include "store/sqlite_internal.h"
 #include "store/store.h"
 
 enum sq_entry_kind { SQ_ENTRY_POSTED = 0, SQ_ENTRY_RESERVED = 1 };
@@ -61,6 +68,9 @@ enum sq_entry_kind { SQ_ENTRY_POSTED = 0, SQ_ENTRY_RESERVED = 1 };
 	X(SAVEPOINT, "SAVEPOINT store_op")                                                   \
 	X(RELEASE, "RELEASE store_op")                                                       \
 	X(ROLLBACK_TO, "ROLLBACK TO store_op")                                               \
+	X(CMD_SAVEPOINT, "SAVEPOINT store_cmd")                                              \
+	X(CMD_RELEASE, "RELEASE store_cmd")                                                  \
+	X(CMD_ROLLBACK_TO, "ROLLBACK TO store_cmd")                                          \
 	X(USER_VERSION, "PRAGMA user_version")                                               \
 	X(MERCHANT_BY_NAME, "SELECT id FROM merchants WHERE name = ?1")                      \
 	X(MERCHANT_INSERT, "INSERT INTO merchants (id, name, created_ms) VALUES (?1, ?2, ?3)") \
@@ -69,6 +79,9 @@ enum sq_entry_kind { SQ_ENTRY_POSTED = 0, SQ_ENTRY_RESERVED = 1 };
 	X(KEY_LOOKUP, "SELECT merchant_id FROM api_keys WHERE hash = ?1 AND revoked_ms IS NULL") \
 	X(ACCOUNT_BY_ID, "SELECT " SQ_ACCOUNT_COLS " FROM accounts WHERE id = ?1")           \
 	X(ACCOUNT_BY_CODE, "SELECT " SQ_ACCOUNT_COLS " FROM accounts WHERE code = ?1")       \
+	/* walked while the code still starts with the prefix (see sq_account_list) */       \
+	X(ACCOUNT_FROM_CODE, "SELECT code, " SQ_ACCOUNT_COLS " FROM accounts "              \
+			     "WHERE code >= ?1 ORDER BY code")                                \
 	X(ACCOUNT_INSERT, "INSERT INTO accounts (code, currency, flags, created_ms) "         \
 			  "VALUES (?1, ?2, ?3, ?4)")                                          \
 	X(ACCOUNT_UPDATE, "UPDATE accounts SET posted = ?2, pending_debits = ?3, "           \
@@ -120,18 +133,8 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 #undef SQ_TEXT
 };
 
-struct sq_store {
-	struct store base; /* first: a struct store * points at a struct sq_store */
-	sqlite3 *db;
-	bool readonly;
-	bool in_tx; /* between a successful begin and its commit/rollback */
-	sqlite3_stmt *stmts[SQ_STMT_COUNT];
-};
-
-static struct sq_store *sq(struct store *s)
-{
-	return (struct sq_store *)s;
-}
+static_assert(SQ_SLOT_CORE + SQ_STMT_COUNT <= SQ_SLOT_PAYMENTS,
+	      "the core statements overflow their cache slots");
 
 struct sqlite3 *store_sqlite_db(struct store *s)
 {
@@ -158,7 +161,7 @@ static int sq_map(int sqlite_rc)
 }
 
 /* Logs a failed SQLite call and returns its catalog code. */
-static int sq_fail(struct sq_store *s, int sqlite_rc, const char *what)
+int sq_fail(struct sq_store *s, int sqlite_rc, const char *what)
 {
 	log_msg(LOG_ERROR, "store_sqlite_error", "%s: %s (sqlite %d)", what,
 		s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(sqlite_rc), sqlite_rc);
@@ -166,7 +169,7 @@ static int sq_fail(struct sq_store *s, int sqlite_rc, const char *what)
 }
 
 /* Logs a misuse of the store by its caller. */
-static int sq_misuse(const char *op, const char *why)
+int sq_misuse(const char *op, const char *why)
 {
 	log_msg(LOG_ERROR, "store_misuse", "%s: %s", op, why);
 	return CAT_INTERNAL;
@@ -185,23 +188,28 @@ static void sq_errf(char *err, size_t cap, const char *fmt, ...)
 
 /* ---- statements ----------------------------------------------------------- */
 
-/* The cached statement `id`, prepared on first use, reset and unbound. */
-static int sq_stmt(struct sq_store *s, enum sq_stmt_id id, sqlite3_stmt **out)
+int sq_prepared(struct sq_store *s, int slot, const char *sql, sqlite3_stmt **out)
 {
-	if (!s->stmts[id]) {
-		int rc = sqlite3_prepare_v3(s->db, sq_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
-					    &s->stmts[id], NULL);
+	assert(slot >= 0 && slot < SQ_SLOT_COUNT);
+	if (!s->stmts[slot]) {
+		int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+					    &s->stmts[slot], NULL);
 		if (rc != SQLITE_OK)
-			return sq_fail(s, rc, sq_sql[id]);
+			return sq_fail(s, rc, sql);
 	}
-	sqlite3_reset(s->stmts[id]);
-	sqlite3_clear_bindings(s->stmts[id]);
-	*out = s->stmts[id];
+	sqlite3_reset(s->stmts[slot]);
+	sqlite3_clear_bindings(s->stmts[slot]);
+	*out = s->stmts[slot];
 	return CAT_OK;
 }
 
-/* Checks the result of a run of sqlite3_bind_* calls (OR-ed together). */
-static int sq_bound(struct sq_store *s, sqlite3_stmt *st, int bind_rc)
+/* The cached core statement `id`, prepared on first use, reset and unbound. */
+static int sq_stmt(struct sq_store *s, enum sq_stmt_id id, sqlite3_stmt **out)
+{
+	return sq_prepared(s, SQ_SLOT_CORE + (int)id, sq_sql[id], out);
+}
+
+int sq_bound(struct sq_store *s, sqlite3_stmt *st, int bind_rc)
 {
 	if (bind_rc == SQLITE_OK)
 		return CAT_OK;
@@ -210,8 +218,7 @@ static int sq_bound(struct sq_store *s, sqlite3_stmt *st, int bind_rc)
 	return rc;
 }
 
-/* Steps a bound statement that returns no row, and resets it. */
-static int sq_run(struct sq_store *s, sqlite3_stmt *st)
+int sq_run(struct sq_store *s, sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
 	int out = rc == SQLITE_DONE ? CAT_OK : sq_fail(s, rc, sqlite3_sql(st));
@@ -219,9 +226,7 @@ static int sq_run(struct sq_store *s, sqlite3_stmt *st)
 	return out;
 }
 
-/* Steps a bound query: CAT_OK with a row to read (the caller resets),
- * CAT_NO_SUCH_OBJECT with none (reset done), or an error (reset done). */
-static int sq_row(struct sq_store *s, sqlite3_stmt *st)
+int sq_row(struct sq_store *s, sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
@@ -238,8 +243,7 @@ static int sq_simple(struct sq_store *s, enum sq_stmt_id id)
 	return rc ? rc : sq_run(s, st);
 }
 
-/* Copies a text column into out[cap]; a longer value means a corrupt row. */
-static int sq_text(sqlite3_stmt *st, int col, char *out, size_t cap)
+int sq_text(sqlite3_stmt *st, int col, char *out, size_t cap)
 {
 	const unsigned char *text = sqlite3_column_text(st, col);
 	size_t len = (size_t)sqlite3_column_bytes(st, col);
@@ -300,7 +304,7 @@ static int sq_commit(struct store *base)
 }
 
 /* Every write needs a writable store and an open transaction. */
-static int sq_need_write(struct sq_store *s, const char *op)
+int sq_need_write(struct sq_store *s, const char *op)
 {
 	if (s->readonly)
 		return sq_misuse(op, "the store is read-only");
@@ -309,14 +313,14 @@ static int sq_need_write(struct sq_store *s, const char *op)
 	return CAT_OK;
 }
 
-static int sq_savepoint(struct sq_store *s)
+int sq_savepoint(struct sq_store *s)
 {
 	return sq_simple(s, SQ_SAVEPOINT);
 }
 
 /* Ends the savepoint: keeps its work when rc is 0, else undoes it.
  * Returns rc, or the error that kept the work from being kept. */
-static int sq_savepoint_end(struct sq_store *s, int rc)
+int sq_savepoint_end(struct sq_store *s, int rc)
 {
 	if (!rc && !(rc = sq_simple(s, SQ_RELEASE)))
 		return CAT_OK;
@@ -325,6 +329,32 @@ static int sq_savepoint_end(struct sq_store *s, int rc)
 		sq_simple(s, SQ_RELEASE);
 	}
 	return rc;
+}
+
+/* A caller's savepoint around one command of a batch (the engine's): a
+ * name of its own, so the savepoints of single operations nest inside it. */
+static int sq_cmd_savepoint(struct store *base)
+{
+	struct sq_store *s = sq(base);
+	int rc = sq_need_write(s, "savepoint");
+	return rc ? rc : sq_simple(s, SQ_CMD_SAVEPOINT);
+}
+
+static int sq_cmd_release(struct store *base)
+{
+	struct sq_store *s = sq(base);
+	int rc = sq_need_write(s, "release");
+	return rc ? rc : sq_simple(s, SQ_CMD_RELEASE);
+}
+
+/* Undoes the command's writes and ends its savepoint. */
+static void sq_cmd_rollback_to(struct store *base)
+{
+	struct sq_store *s = sq(base);
+	if (sqlite3_get_autocommit(s->db))
+		return; /* SQLite already rolled the whole transaction back */
+	if (sq_simple(s, SQ_CMD_ROLLBACK_TO) == CAT_OK)
+		sq_simple(s, SQ_CMD_RELEASE);
 }
 
 /* ---- opening, migrations -------------------------------------------------- */
@@ -444,6 +474,8 @@ static int sq_configure(struct sq_store *s, char *err, size_t cap)
 	int rc = sq_exec(s, "PRAGMA foreign_keys = ON", err, cap);
 	if (!rc)
 		rc = sq_exec(s, "PRAGMA synchronous = FULL", err, cap);
+	if (!rc) /* 64 MiB of page cache: the hot pages of every table stay in memory */
+		rc = sq_exec(s, "PRAGMA cache_size = -65536", err, cap);
 	if (rc || s->readonly)
 		return rc;
 	sqlite3_stmt *st = NULL;
@@ -469,7 +501,7 @@ static void sq_close(struct store *base)
 	struct sq_store *s = sq(base);
 	if (!s)
 		return;
-	for (int i = 0; i < SQ_STMT_COUNT; i++)
+	for (int i = 0; i < SQ_SLOT_COUNT; i++)
 		sqlite3_finalize(s->stmts[i]);
 	if (s->db && sqlite3_close(s->db) != SQLITE_OK)
 		log_msg(LOG_ERROR, "store_sqlite_error", "close: %s", sqlite3_errmsg(s->db));
@@ -532,7 +564,7 @@ int store_open_sqlite(const char *path, const struct store_open_opts *opts, stru
 
 /* ---- merchants and API keys ----------------------------------------------- */
 
-static bool sq_id_ok(const char *id)
+bool sq_id_ok(const char *id)
 {
 	return id && id[0] && strlen(id) < ID_MAX;
 }
@@ -657,6 +689,48 @@ static int sq_account_find(struct store *base, const char *code, struct ledger_a
 	if (rc || (rc = sq_bound(s, st, sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC))))
 		return rc;
 	return sq_account_read(s, st, out);
+}
+
+/* Walks the accounts from the first code >= the prefix, in code order,
+ * and stops at the first code that no longer starts with it, so only the
+ * matching part of the code index is read.  Each account is read whole
+ * before `each` sees it; the statement stays open meanwhile, so `each`
+ * must not write to the store nor list accounts again (a merchant has a
+ * handful of accounts: unlike the payment lists, nothing is buffered). */
+static int sq_account_list(struct store *base, const char *code_prefix, store_each_fn each,
+			   void *ctx)
+{
+	struct sq_store *s = sq(base);
+	if (!code_prefix || strlen(code_prefix) > STORE_CODE_MAX || !each)
+		return CAT_PARAMETER_INVALID;
+	size_t plen = strlen(code_prefix);
+	sqlite3_stmt *st;
+	int rc = sq_stmt(s, SQ_ACCOUNT_FROM_CODE, &st);
+	if (rc || (rc = sq_bound(s, st, sqlite3_bind_text(st, 1, code_prefix, -1, SQLITE_STATIC))))
+		return rc;
+	while ((rc = sq_row(s, st)) == CAT_OK) {
+		struct store_account a = {0};
+		const char *code = (const char *)sqlite3_column_text(st, 0);
+		if (!code || strncmp(code, code_prefix, plen) != 0) {
+			sqlite3_reset(st);
+			return CAT_OK;
+		}
+		rc = sq_text(st, 0, a.code, sizeof a.code);
+		a.account.id = sqlite3_column_int64(st, 1);
+		if (!rc)
+			rc = sq_text(st, 2, a.account.currency, sizeof a.account.currency);
+		a.account.flags = (unsigned)sqlite3_column_int64(st, 3);
+		a.account.posted = sqlite3_column_int64(st, 4);
+		a.account.pending_debits = sqlite3_column_int64(st, 5);
+		a.account.pending_credits = sqlite3_column_int64(st, 6);
+		if (rc) {
+			sqlite3_reset(st);
+			return rc;
+		}
+		LEDGER_ASSERT(ledger_account_sane(&a.account));
+		each(ctx, &a);
+	}
+	return rc == CAT_NO_SUCH_OBJECT ? CAT_OK : rc;
 }
 
 static int sq_account_open(struct store *base, const char *code, const char *currency,
@@ -1015,16 +1089,42 @@ const struct store_ops store_sqlite_ops = {
 	.begin = sq_begin,
 	.commit = sq_commit,
 	.rollback = sq_rollback,
+	.savepoint = sq_cmd_savepoint,
+	.release = sq_cmd_release,
+	.rollback_to = sq_cmd_rollback_to,
 	.merchant_ensure = sq_merchant_ensure,
 	.api_key_insert = sq_api_key_insert,
 	.api_key_lookup = sq_api_key_lookup,
 	.account_open = sq_account_open,
 	.account_get = sq_account_get,
 	.account_find = sq_account_find,
+	.account_list = sq_account_list,
 	.transfer_post = sq_transfer_post,
 	.transfer_pend = sq_transfer_pend,
 	.transfer_post_pending = sq_transfer_post_pending,
 	.transfer_void = sq_transfer_void,
 	.transfer_get = sq_transfer_get,
 	.ledger_audit = sq_ledger_audit,
+	/* store_sqlite_payments.c */
+	.secret_get = sq_secret_get,
+	.intent_insert = sq_intent_insert,
+	.intent_update = sq_intent_update,
+	.intent_get = sq_intent_get,
+	.intent_list = sq_intent_list,
+	.attempt_insert = sq_attempt_insert,
+	.attempt_update = sq_attempt_update,
+	.attempt_get = sq_attempt_get,
+	.attempt_list = sq_attempt_list,
+	.attempt_unsettled = sq_attempt_unsettled,
+	.refund_insert = sq_refund_insert,
+	.refund_update = sq_refund_update,
+	.refund_get = sq_refund_get,
+	.refund_list = sq_refund_list,
+	.refund_pending = sq_refund_pending,
+	.event_insert = sq_event_insert,
+	.event_get = sq_event_get,
+	.event_list = sq_event_list,
+	.idem_get = sq_idem_get,
+	.idem_put = sq_idem_put,
+	.idem_expire = sq_idem_expire,
 };

@@ -1,0 +1,99 @@
+/* store/sqlite_internal: what the files of the SQLite backend share, and
+ * nothing outside src/store/ may include.  store_sqlite.c owns the
+ * connection (opening, migrations, transactions, savepoints), the
+ * statement cache and the ledger; each further subsystem has its own file
+ * (store_sqlite_payments.c: secrets, intents, attempts, refunds, events,
+ * idempotency keys) that keeps its own SQL texts and gets a range of
+ * slots in the connection's statement cache.  The helpers below are
+ * defined in store_sqlite.c. */
+#ifndef PAYD_STORE_SQLITE_INTERNAL_H
+#define PAYD_STORE_SQLITE_INTERNAL_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+/* The statement cache: one slot per statement a subsystem runs more than
+ * once.  Each file numbers its statements from its base and checks with a
+ * static assertion that they fit below the next base. */
+enum sq_slot {
+	SQ_SLOT_CORE = 0,      /* store_sqlite.c */
+	SQ_SLOT_PAYMENTS = 48, /* store_sqlite_payments.c */
+	SQ_SLOT_COUNT = 112,
+};
+
+struct sq_store {
+	struct store base; /* first: a struct store * points at a struct sq_store */
+	sqlite3 *db;
+	bool readonly;
+	bool in_tx; /* between a successful begin and its commit/rollback */
+	sqlite3_stmt *stmts[SQ_SLOT_COUNT];
+};
+
+static inline struct sq_store *sq(struct store *s)
+{
+	return (struct sq_store *)s;
+}
+
+/* Logs a failed SQLite call and returns its catalog code
+ * (CAT_STORAGE_UNAVAILABLE, or CAT_INTERNAL when payd misused SQLite). */
+int sq_fail(struct sq_store *s, int sqlite_rc, const char *what);
+/* Logs a misuse of the store by its caller; returns CAT_INTERNAL. */
+int sq_misuse(const char *op, const char *why);
+
+/* The statement in cache slot `slot`, prepared from sql on first use,
+ * reset and unbound. */
+int sq_prepared(struct sq_store *s, int slot, const char *sql, sqlite3_stmt **out);
+/* Checks the result of a run of sqlite3_bind_* calls (OR-ed together). */
+int sq_bound(struct sq_store *s, sqlite3_stmt *st, int bind_rc);
+/* Steps a bound statement that returns no row, and resets it. */
+int sq_run(struct sq_store *s, sqlite3_stmt *st);
+/* Steps a bound query: CAT_OK with a row to read (the caller resets),
+ * CAT_NO_SUCH_OBJECT with none (reset done), or an error (reset done). */
+int sq_row(struct sq_store *s, sqlite3_stmt *st);
+/* Copies a text column into out[cap]; a longer value means a corrupt row. */
+int sq_text(sqlite3_stmt *st, int col, char *out, size_t cap);
+
+/* CAT_OK when a write may go ahead: a writable store, a transaction open. */
+int sq_need_write(struct sq_store *s, const char *op);
+/* A savepoint around a write of several statements; end keeps its work
+ * when rc is 0, else undoes it, and returns rc (or the error of ending). */
+int sq_savepoint(struct sq_store *s);
+int sq_savepoint_end(struct sq_store *s, int rc);
+
+/* A non-empty id that fits in char[ID_MAX]. */
+bool sq_id_ok(const char *id);
+
+/* The operations of store_sqlite_payments.c, for store_sqlite_ops. */
+int sq_secret_get(struct store *s, const char *name, uint8_t out[32]);
+int sq_intent_insert(struct store *s, const struct payment_intent *pi);
+int sq_intent_update(struct store *s, const struct payment_intent *pi);
+int sq_intent_get(struct store *s, const char *merchant_id, const char *id,
+		  struct payment_intent *out);
+int sq_intent_list(struct store *s, const char *merchant_id, const struct store_page *page,
+		   store_each_fn each, void *ctx, bool *has_more);
+int sq_attempt_insert(struct store *s, const struct payment_attempt *a);
+int sq_attempt_update(struct store *s, const struct payment_attempt *a);
+int sq_attempt_get(struct store *s, const char *id, struct payment_attempt *out);
+int sq_attempt_list(struct store *s, const char *intent_id, struct payment_attempt *out, int cap,
+		    int *count);
+int sq_attempt_unsettled(struct store *s, store_each_fn each, void *ctx);
+int sq_refund_insert(struct store *s, const struct refund *r);
+int sq_refund_update(struct store *s, const struct refund *r);
+int sq_refund_get(struct store *s, const char *merchant_id, const char *id, struct refund *out);
+int sq_refund_list(struct store *s, const char *merchant_id, const struct store_page *page,
+		   store_each_fn each, void *ctx, bool *has_more);
+int sq_refund_pending(struct store *s, store_each_fn each, void *ctx);
+int sq_event_insert(struct store *s, const struct store_event *e);
+int sq_event_get(struct store *s, const char *merchant_id, const char *id,
+		 struct store_event *out);
+int sq_event_list(struct store *s, const char *merchant_id, const struct store_page *page,
+		  store_each_fn each, void *ctx, bool *has_more);
+int sq_idem_get(struct store *s, const char *merchant_id, const char *key, struct store_idem *out);
+int sq_idem_put(struct store *s, const struct store_idem *r);
+int sq_idem_expire(struct store *s, int64_t before_ms, long *removed);
+
+#endif
