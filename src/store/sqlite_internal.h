@@ -31,7 +31,12 @@ struct sq_store {
 	bool readonly;
 	bool in_tx; /* between a successful begin and its commit/rollback */
 	sqlite3_stmt *stmts[SQ_SLOT_COUNT];
+	struct sq_checkpointer *checkpointer; /* writers only */
 };
+
+/* sqlite_checkpoint.c: checkpoints on a thread of their own. */
+int sq_checkpointer_start(struct sq_store *s, const char *path);
+void sq_checkpointer_stop(struct sq_store *s);
 
 static inline struct sq_store *sq(struct store *s)
 {

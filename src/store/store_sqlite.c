@@ -501,6 +501,7 @@ static void sq_close(struct store *base)
 	struct sq_store *s = sq(base);
 	if (!s)
 		return;
+	sq_checkpointer_stop(s);
 	for (int i = 0; i < SQ_SLOT_COUNT; i++)
 		sqlite3_finalize(s->stmts[i]);
 	if (s->db && sqlite3_close(s->db) != SQLITE_OK)
@@ -548,6 +549,8 @@ static int sq_open(const char *path, const struct store_open_opts *opts, struct 
 	    !(rc = sq_check_version(s, target, &version, err, cap)) &&
 	    !(rc = sq_configure(s, err, cap)) && !s->readonly)
 		rc = sq_migrate(s, target, err, cap);
+	if (!rc && !s->readonly && path[0] && strcmp(path, ":memory:") != 0)
+		rc = sq_checkpointer_start(s, path);
 	if (rc) {
 		sq_close(&s->base);
 		return rc;
