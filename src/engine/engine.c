@@ -281,6 +281,18 @@ static void send_calls(struct engine *e)
 	e->call_count = 0;
 }
 
+/* Deletes Idempotency-Keys past their TTL, a bounded number per batch,
+ * once a minute (and again at once while more remain). */
+static void expire_keys(struct engine *e)
+{
+	if (e->now_ms < e->next_expiry_ms)
+		return;
+	long removed = 0;
+	int rc = e->store->ops->idem_expire(e->store, e->now_ms - e->idem_ttl_ms, &removed);
+	bool more = rc == CAT_OK && removed >= STORE_IDEM_EXPIRE_MAX;
+	e->next_expiry_ms = e->now_ms + (more ? 0 : ENGINE_EXPIRY_EVERY_MS);
+}
+
 static void run_batch(struct engine *e, struct engine_cmd **batch, int n)
 {
 	enum exec_result res[ENGINE_BATCH_MAX];
@@ -289,6 +301,8 @@ static void run_batch(struct engine *e, struct engine_cmd **batch, int n)
 	int rc = store_begin(e->store);
 	for (int i = 0; i < n && rc == CAT_OK; i++)
 		res[i] = exec_one(e, batch[i]);
+	if (rc == CAT_OK)
+		expire_keys(e);
 	if (rc == CAT_OK)
 		rc = store_commit(e->store);
 	if (rc != CAT_OK) {

@@ -12,6 +12,7 @@
 
 #define ENGINE_RESOLVE_MAX_BACKOFF_MS 60000
 #define ENGINE_LIVE_BUCKETS 4096
+#define ENGINE_EXPIRY_EVERY_MS 60000 /* how often expired keys are deleted */
 
 /* What executing a command led to. */
 enum exec_result {
@@ -53,6 +54,7 @@ struct engine {
 	int64_t idem_ttl_ms;
 	int64_t resolve_first_ms;
 	int64_t now_ms; /* the batch's time */
+	int64_t next_expiry_ms; /* when forgotten Idempotency-Keys are next deleted */
 	struct live_key *live[ENGINE_LIVE_BUCKETS];
 	struct unknown_attempt *unknown;
 	size_t unknown_count, unknown_cap;

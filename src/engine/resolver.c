@@ -4,7 +4,8 @@
  * of its next query; queries back off exponentially (first after
  * resolve_first_ms, doubling, at most a minute apart) until the channel
  * answers for sure.  At start-up every attempt left in flight is queued
- * for an immediate query. */
+ * for an immediate query, and every capture or void left in flight is
+ * sent again under the same reference. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,10 +99,33 @@ static void recover_one(void *ctx, const void *record)
 	r->count++;
 }
 
+/* A capture or void that was out: sent again with the same reference,
+ * which the channel treats as the same request. */
+static void recover_intent(void *ctx, const void *record)
+{
+	struct recover_ctx *r = ctx;
+	const struct payment_intent *pi = record;
+	struct payment_attempt a;
+	if (r->e->store->ops->attempt_get(r->e->store, pi->latest_attempt_id, &a) != CAT_OK)
+		return;
+	struct channel_request req = {
+		.op = pi->capture_requested > 0 ? CH_OP_CAPTURE : CH_OP_VOID,
+		.amount = pi->capture_requested > 0 ? pi->capture_requested : a.amount,
+		.method = &a.method,
+	};
+	memcpy(req.reference, a.id, sizeof req.reference);
+	memcpy(req.payment_reference, a.id, sizeof req.payment_reference);
+	memcpy(req.currency, a.currency, sizeof req.currency);
+	engine_call_now(r->e, pi->merchant_id, pi->id, &req);
+	r->count++;
+}
+
 int resolver_recover(struct engine *e)
 {
 	struct recover_ctx ctx = {e, 0};
-	int rc = e->store->ops->attempt_unsettled(e->store, recover_one, &ctx);
+	int rc = e->store->ops->intent_in_flight(e->store, recover_intent, &ctx);
+	if (rc == CAT_OK)
+		rc = e->store->ops->attempt_unsettled(e->store, recover_one, &ctx);
 	if (rc == CAT_OK && ctx.count)
 		log_msg(LOG_WARN, "resolver_recovering", "%ld attempts were in flight: querying them",
 			ctx.count);

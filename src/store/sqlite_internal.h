@@ -86,6 +86,7 @@ int sq_attempt_get(struct store *s, const char *id, struct payment_attempt *out)
 int sq_attempt_list(struct store *s, const char *intent_id, struct payment_attempt *out, int cap,
 		    int *count);
 int sq_attempt_unsettled(struct store *s, store_each_fn each, void *ctx);
+int sq_intent_in_flight(struct store *s, store_each_fn each, void *ctx);
 int sq_refund_insert(struct store *s, const struct refund *r);
 int sq_refund_update(struct store *s, const struct refund *r);
 int sq_refund_get(struct store *s, const char *merchant_id, const char *id, struct refund *out);

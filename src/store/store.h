@@ -180,6 +180,9 @@ struct store_ops {
 			  struct payment_intent *out);
 	int (*intent_list)(struct store *s, const char *merchant_id, const struct store_page *page,
 			   store_each_fn each, void *ctx, bool *has_more);
+	/* Intents with a capture or a cancellation call in flight
+	 * (capture_requested > 0 or cancel_requested), for recovery. */
+	int (*intent_in_flight)(struct store *s, store_each_fn each, void *ctx);
 
 	/* Attempts (charges) of an intent, oldest first. */
 	int (*attempt_insert)(struct store *s, const struct payment_attempt *a);

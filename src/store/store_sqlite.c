@@ -1119,6 +1119,7 @@ const struct store_ops store_sqlite_ops = {
 	.attempt_get = sq_attempt_get,
 	.attempt_list = sq_attempt_list,
 	.attempt_unsettled = sq_attempt_unsettled,
+	.intent_in_flight = sq_intent_in_flight,
 	.refund_insert = sq_refund_insert,
 	.refund_update = sq_refund_update,
 	.refund_get = sq_refund_get,

@@ -157,6 +157,9 @@ static_assert(IDEM_IN_FLIGHT == 0 && IDEM_DONE == 1, "idem_state vs 0003 schema"
 	X(ATTEMPT_OF_INTENT, "SELECT " SQP_ATTEMPT_COLS " FROM payment_attempts "            \
 			     "WHERE intent_id = ?1 ORDER BY seq LIMIT ?2")                    \
 	/* the WHERE of the partial index payment_attempts_unsettled, verbatim */            \
+	X(INTENT_IN_FLIGHT, "SELECT " SQP_INTENT_COLS " FROM payment_intents "               \
+			    "WHERE (capture_requested > 0 OR cancel_requested = 1) "          \
+			    "AND id > ?1 ORDER BY id LIMIT ?2")                               \
 	X(ATTEMPT_UNSETTLED, "SELECT " SQP_ATTEMPT_COLS " FROM payment_attempts "            \
 			     "WHERE status IN (0, 2, 6) AND id > ?1 ORDER BY id LIMIT ?2")    \
 	X(REFUND_INSERT, "INSERT INTO refunds (" SQP_REFUND_COLS ") VALUES ("                \
@@ -896,6 +899,11 @@ int sq_attempt_list(struct store *base, const char *intent_id, struct payment_at
 		return rc;
 	*count = n;
 	return CAT_OK;
+}
+
+int sq_intent_in_flight(struct store *base, store_each_fn each, void *ctx)
+{
+	return sqp_walk(sq(base), SQP_INTENT_IN_FLIGHT, &sqp_intents, each, ctx);
 }
 
 int sq_attempt_unsettled(struct store *base, store_each_fn each, void *ctx)
