@@ -2,7 +2,7 @@
 #   make          build ./payd
 #   make test     install missing packages, build, run every test
 #   make asan     the tests again under AddressSanitizer + UBSan
-#   make run      install, build, run the demo
+#   make run      install, build, start the demo server (Ctrl-C stops it)
 #   make docs     regenerate docs/ERRORS.md from the error catalog
 #   make deps     install the Debian packages the project needs
 
@@ -78,7 +78,7 @@ asan: deps
 
 run: deps
 	$(MAKE) --no-print-directory payd
-	./payd codes
+	scripts/demo
 
 deps:
 	@scripts/install-deps
