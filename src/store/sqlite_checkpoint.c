@@ -66,7 +66,7 @@ int sq_checkpointer_start(struct sq_store *s, const char *path)
 	struct sq_checkpointer *c = calloc(1, sizeof *c);
 	if (!c)
 		return CAT_INTERNAL;
-	if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, sq_vfs_name()) !=
 		    SQLITE_OK ||
 	    sqlite3_exec(c->db, "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000", NULL, NULL,
 			 NULL) != SQLITE_OK) {

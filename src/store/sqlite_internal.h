@@ -34,6 +34,11 @@ struct sq_store {
 	struct sq_checkpointer *checkpointer; /* writers only */
 };
 
+/* sqlite_vfs.c: the VFS every connection uses (WAL writes gathered into
+ * one system call per sync); registered on first use. */
+#define SQ_VFS_NAME "payd"
+const char *sq_vfs_name(void);
+
 /* sqlite_checkpoint.c: checkpoints on a thread of their own. */
 int sq_checkpointer_start(struct sq_store *s, const char *path);
 void sq_checkpointer_stop(struct sq_store *s);

@@ -476,6 +476,9 @@ static int sq_configure(struct sq_store *s, char *err, size_t cap)
 		rc = sq_exec(s, "PRAGMA synchronous = FULL", err, cap);
 	if (!rc) /* 64 MiB of page cache: the hot pages of every table stay in memory */
 		rc = sq_exec(s, "PRAGMA cache_size = -65536", err, cap);
+	if (!rc) /* savepoint (statement) journals in memory, not in temp files: the
+		  * engine runs every command in a savepoint */
+		rc = sq_exec(s, "PRAGMA temp_store = MEMORY", err, cap);
 	if (rc || s->readonly)
 		return rc;
 	sqlite3_stmt *st = NULL;
@@ -516,7 +519,7 @@ static int sq_connect(struct sq_store *s, const char *path, unsigned flags, char
 		oflags |= SQLITE_OPEN_READONLY;
 	else
 		oflags |= SQLITE_OPEN_READWRITE | (flags & STORE_CREATE ? SQLITE_OPEN_CREATE : 0);
-	int rc = sqlite3_open_v2(path, &s->db, oflags, NULL);
+	int rc = sqlite3_open_v2(path, &s->db, oflags, sq_vfs_name());
 	if (rc != SQLITE_OK) {
 		sq_errf(err, cap, "cannot open database %s: %s", path,
 			s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
