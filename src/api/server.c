@@ -97,6 +97,7 @@ static void engine_replied(struct engine_cmd *cmd)
 	struct request *req = cmd->reply_ctx;
 	req->status = cmd->http_status;
 	req->response = cmd->body;
+	req->replayed = cmd->replayed;
 	cmd->body = NULL;
 	MHD_resume_connection(req->conn);
 }
@@ -234,6 +235,38 @@ static void completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	*req_cls = NULL;
 }
 
+/* Percent-decoding of the URL and its query, as MHD's own except that
+ * "%00" stays as it is: a NUL would cut the text short and let
+ * "/v1/payment_intents%00/x" pass for "/v1/payment_intents". */
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *text)
+{
+	(void)cls, (void)conn;
+	char *w = text;
+	for (const char *r = text; *r; r++) {
+		int hi = r[0] == '%' ? hex_digit(r[1]) : -1;
+		int lo = hi >= 0 ? hex_digit(r[2]) : -1;
+		if (lo >= 0 && (hi | lo) != 0) {
+			*w++ = (char)(hi * 16 + lo);
+			r += 2;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
+	return (size_t)(w - text);
+}
+
 /* ---- life cycle --------------------------------------------------------- */
 
 static int load_fingerprint_key(struct api_server *srv, char *err, size_t err_cap)
@@ -300,7 +333,7 @@ int api_start(const struct api_config *cfg, struct api_server **out, char *err, 
 		MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
 		(unsigned)HTTP_CONNECTIONS_MAX, MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned)HTTP_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, completed, srv,
-		MHD_OPTION_END);
+		MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
 	if (!srv->daemon) {
 		snprintf(err, err_cap, "cannot listen on %s:%u", cfg->host, cfg->port);
 		id_gen_destroy(&srv->ids);

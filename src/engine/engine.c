@@ -258,6 +258,9 @@ static void fail_batch(struct engine *e, struct engine_cmd **batch, int n, enum 
 
 static void answer(struct engine *e, struct engine_cmd *cmd, enum exec_result res)
 {
+	/* Once replied to, an HTTP command belongs to its connection again and
+	 * may be freed at any moment: read nothing of it afterwards. */
+	bool internal = cmd->kind == CMD_CHANNEL_RESULT;
 	struct engine_cmd *reply_to = answered(cmd);
 	if (res == EXEC_REPLY && reply_to) {
 		if (reply_to->has_idem && reply_to != cmd)
@@ -266,7 +269,7 @@ static void answer(struct engine *e, struct engine_cmd *cmd, enum exec_result re
 	} else if (res == EXEC_CALL && reply_to && reply_to == cmd && cmd->has_idem) {
 		idem_live_add(e, cmd);
 	}
-	if (cmd->kind == CMD_CHANNEL_RESULT) {
+	if (internal) {
 		engine_cmd_release(cmd);
 		free(cmd);
 	}

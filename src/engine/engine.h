@@ -96,6 +96,7 @@ struct engine_cmd {
 	/* The answer, set before `reply` is called (from the engine thread). */
 	int http_status;
 	char *body; /* heap JSON, owned by the command */
+	bool replayed; /* the body is a saved answer to the same Idempotency-Key */
 	engine_reply_fn reply;
 	void *reply_ctx;
 

@@ -103,6 +103,7 @@ enum exec_result idem_check(struct engine *e, struct engine_cmd *cmd)
 		free(cmd->body);
 		cmd->http_status = saved.http_status;
 		cmd->body = saved.response_json;
+		cmd->replayed = true;
 		saved.response_json = NULL;
 		out = EXEC_REPLY;
 	} else if (*find_live(e, cmd->merchant_id, cmd->idem_key)) {

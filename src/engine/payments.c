@@ -100,8 +100,9 @@ static void reply_declined(struct engine_cmd *reply_to, struct loaded *l)
 
 /* ---- metadata and fields ------------------------------------------------ */
 
-/* Merges `changes` into the JSON object text *current: "" deletes a key. */
-static void merge_metadata(char **current, json_t *changes)
+/* Merges `changes` into the JSON object text *current: "" deletes a key.
+ * False (nothing changed) when the result would hold too many keys. */
+static bool merge_metadata(char **current, json_t *changes)
 {
 	json_t *m = *current ? json_loads(*current, 0, NULL) : NULL;
 	if (!json_is_object(m)) {
@@ -118,13 +119,20 @@ static void merge_metadata(char **current, json_t *changes)
 		else
 			json_object_set(m, key, value);
 	}
-	free(*current);
-	*current = json_object_size(m) ? json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	bool fits = json_object_size(m) <= PARAMS_METADATA_KEYS_MAX;
+	if (fits) {
+		free(*current);
+		*current = json_object_size(m) ? json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	}
 	json_decref(m);
+	return fits;
 }
 
-static void apply_fields(struct payment_intent *pi, struct pi_args *a)
+static int apply_fields(struct payment_intent *pi, struct pi_args *a, struct params_error *err)
 {
+	if ((a->fields & PI_F_METADATA) && !merge_metadata(&pi->metadata_json, a->metadata))
+		return params_fail(err, CAT_PARAMETER_INVALID, "metadata",
+				   "metadata may have at most %d keys in all.", PARAMS_METADATA_KEYS_MAX);
 	if (a->fields & PI_F_AMOUNT)
 		pi->amount = a->amount;
 	if (a->fields & PI_F_CURRENCY)
@@ -136,8 +144,6 @@ static void apply_fields(struct payment_intent *pi, struct pi_args *a)
 	}
 	if (a->fields & PI_F_CUSTOMER)
 		memcpy(pi->customer, a->customer, sizeof pi->customer);
-	if (a->fields & PI_F_METADATA)
-		merge_metadata(&pi->metadata_json, a->metadata);
 	if (a->fields & PI_F_CAPTURE_METHOD)
 		pi->capture_method = a->capture_method;
 	if (a->fields & PI_F_METHOD) {
@@ -145,6 +151,7 @@ static void apply_fields(struct payment_intent *pi, struct pi_args *a)
 		if (pi->status == PI_REQUIRES_PAYMENT_METHOD)
 			set_status(pi, PI_REQUIRES_CONFIRMATION);
 	}
+	return CAT_OK;
 }
 
 /* ---- confirm: a new attempt --------------------------------------------- */
@@ -230,8 +237,9 @@ static int confirm(struct engine *e, struct engine_cmd *cmd, struct loaded *l,
 	} else {
 		rc = pi_can_confirm(&l->pi, has_unsettled_attempt(l));
 		if (rc == CAT_OK) {
-			apply_fields(&l->pi, &cmd->pi);
-			rc = start_attempt(e, cmd, l);
+			rc = apply_fields(&l->pi, &cmd->pi, &cmd->err);
+			if (rc == CAT_OK)
+				rc = start_attempt(e, cmd, l);
 		} else {
 			params_fail(&cmd->err, rc, NULL,
 				    "You cannot confirm this PaymentIntent because it has a status of "
@@ -256,8 +264,9 @@ static int create(struct engine *e, struct engine_cmd *cmd, enum exec_result *ou
 	memcpy(cmd->target_id, pi->id, sizeof cmd->target_id);
 	pi->status = PI_REQUIRES_PAYMENT_METHOD;
 	pi->created_ms = pi->updated_ms = e->now_ms;
-	apply_fields(pi, &cmd->pi);
-	int rc = e->store->ops->intent_insert(e->store, pi);
+	int rc = apply_fields(pi, &cmd->pi, &cmd->err);
+	if (rc == CAT_OK)
+		rc = e->store->ops->intent_insert(e->store, pi);
 	char *text = rc ? NULL : render_take_text(render_intent(pi, NULL, 0, cmd->lang));
 	if (rc == CAT_OK)
 		rc = engine_append_event(e, pi->merchant_id, "payment_intent.created", pi->id, text);
@@ -285,7 +294,8 @@ static int update(struct engine *e, struct engine_cmd *cmd, struct loaded *l,
 		return params_fail(&cmd->err, rc, NULL,
 				   "You cannot update this PaymentIntent because it has a status of %s.",
 				   pi_status_name(l->pi.status));
-	apply_fields(&l->pi, &cmd->pi);
+	if ((rc = apply_fields(&l->pi, &cmd->pi, &cmd->err)))
+		return rc;
 	*out = EXEC_REPLY;
 	return save(e, l, NULL, cmd, cmd->lang);
 }
