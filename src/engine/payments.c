@@ -18,6 +18,7 @@ struct loaded {
 	int n;
 	int refusal; /* a channel refused a capture or void: answer with this code */
 	char *text;  /* the intent's JSON as last saved, reused for the answer */
+	bool fresh;  /* created by this command and not yet written */
 };
 
 int payments_load(struct engine *e, const char *merchant_id, const char *id,
@@ -67,7 +68,9 @@ static int save(struct engine *e, struct loaded *l, const char *event, struct en
 		const char *lang)
 {
 	l->pi.updated_ms = e->now_ms;
-	int rc = e->store->ops->intent_update(e->store, &l->pi);
+	int rc = l->fresh ? e->store->ops->intent_insert(e->store, &l->pi)
+			  : e->store->ops->intent_update(e->store, &l->pi);
+	l->fresh = false;
 	free(l->text);
 	l->text = NULL;
 	if (rc || (!event && !reply_to))
@@ -190,14 +193,15 @@ static int start_attempt(struct engine *e, struct engine_cmd *cmd, struct loaded
 	a->capture = pi->capture_method == CAPTURE_AUTOMATIC;
 	a->created_ms = e->now_ms;
 	a->latency_ms = -1;
-	int rc = e->store->ops->attempt_insert(e->store, a);
-	if (rc)
-		return rc;
 	l->n++;
 	pi->attempt_count = a->seq;
 	memcpy(pi->latest_attempt_id, a->id, sizeof pi->latest_attempt_id);
 	set_status(pi, PI_PROCESSING);
-	if ((rc = save(e, l, NULL, NULL, cmd->lang)))
+	/* The intent first: the attempt refers to it. */
+	int rc = save(e, l, NULL, NULL, cmd->lang);
+	if (rc == CAT_OK)
+		rc = e->store->ops->attempt_insert(e->store, a);
+	if (rc)
 		return rc;
 	struct channel_request req;
 	channel_request_for(a, CH_OP_AUTHORIZE, &req);
@@ -264,15 +268,14 @@ static int create(struct engine *e, struct engine_cmd *cmd, enum exec_result *ou
 	memcpy(cmd->target_id, pi->id, sizeof cmd->target_id);
 	pi->status = PI_REQUIRES_PAYMENT_METHOD;
 	pi->created_ms = pi->updated_ms = e->now_ms;
+	l->fresh = true; /* written once, by confirm or below */
 	int rc = apply_fields(pi, &cmd->pi, &cmd->err);
-	if (rc == CAT_OK)
-		rc = e->store->ops->intent_insert(e->store, pi);
 	char *text = rc ? NULL : render_take_text(render_intent(pi, NULL, 0, cmd->lang));
 	if (rc == CAT_OK)
 		rc = engine_append_event(e, pi->merchant_id, "payment_intent.created", pi->id, text);
 	if (rc == CAT_OK && cmd->pi.confirm) {
 		rc = confirm(e, cmd, l, out);
-	} else if (rc == CAT_OK) {
+	} else if (rc == CAT_OK && (rc = e->store->ops->intent_insert(e->store, pi)) == CAT_OK) {
 		free(cmd->body);
 		cmd->http_status = 200;
 		cmd->body = text;
