@@ -217,6 +217,9 @@ static int wb_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int f
 
 static void walbuf_register(void)
 {
+	/* Before SQLite initialises: no global statistics on every malloc
+	 * (they take a process-wide mutex). */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	default_vfs = sqlite3_vfs_find(NULL);
 	walbuf_vfs = *default_vfs;
 	walbuf_vfs.zName = SQ_VFS_NAME;
