@@ -79,6 +79,7 @@ static int run(const char *db, const char *host, uint16_t port, unsigned threads
 	if (api_start(&acfg, &api, err, sizeof err) != 0) {
 		fprintf(stderr, "payd serve: %s\n", err);
 		engine_stop(engine);
+		engine_free(engine);
 		sandbox->ops->destroy(sandbox);
 		return CMD_FAILED;
 	}
@@ -91,8 +92,9 @@ static int run(const char *db, const char *host, uint16_t port, unsigned threads
 	sigwait(&signals, &sig);
 	log_msg(LOG_INFO, "serve_stopping", "signal %d: finishing what was taken", sig);
 	api_quiesce(api);
-	engine_stop(engine);
+	engine_stop(engine); /* requests still arriving on open connections get 503 */
 	api_stop(api, SERVE_DRAIN_MS);
+	engine_free(engine);
 	sandbox->ops->destroy(sandbox);
 	log_msg(LOG_INFO, "serve_stopped", "clean shutdown");
 	return CMD_OK;

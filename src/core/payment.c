@@ -104,8 +104,8 @@ int pi_can_update(const struct payment_intent *pi)
 
 int pi_can_confirm(const struct payment_intent *pi, bool has_unknown_attempt)
 {
-	if (has_unknown_attempt)
-		return CAT_CHANNEL_TIMEOUT;
+	if (has_unknown_attempt) /* promise 6: resolve it first */
+		return CAT_INVALID_STATE;
 	if (pi->attempt_count >= PAYMENT_ATTEMPTS_MAX)
 		return CAT_INVALID_STATE;
 	return pi_can_update(pi);

@@ -149,8 +149,8 @@ void refund_clear(struct refund *r);
 bool pi_transition_ok(enum pi_status from, enum pi_status to);
 
 /* What each operation needs of the intent's state: 0, or a catalog code
- * (CAT_INVALID_STATE; CAT_CHANNEL_TIMEOUT when an attempt of unknown
- * outcome blocks a new one, promise 6). */
+ * (CAT_INVALID_STATE, also when an attempt of unknown outcome blocks a
+ * new one, promise 6). */
 int pi_can_update(const struct payment_intent *pi);
 int pi_can_confirm(const struct payment_intent *pi, bool has_unknown_attempt);
 int pi_can_capture(const struct payment_intent *pi, int64_t amount_to_capture);

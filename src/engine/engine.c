@@ -219,6 +219,10 @@ static enum exec_result exec_one(struct engine *e, struct engine_cmd *cmd)
 			rc = save_key(e, reply_to, out);
 		if (rc == CAT_OK)
 			rc = s->ops->release(s);
+		/* From now on a second request with this key, even in this same
+		 * batch, sees it running (409), not an interrupted one. */
+		if (rc == CAT_OK && out == EXEC_CALL && cmd->has_idem && reply_to == cmd)
+			idem_live_add(e, cmd);
 		if (rc != CAT_OK) {
 			s->ops->rollback_to(s);
 			for (int i = calls_before; i < e->call_count; i++)
@@ -243,6 +247,8 @@ static void fail_batch(struct engine *e, struct engine_cmd **batch, int n, enum 
 {
 	for (int i = 0; i < n; i++) {
 		struct engine_cmd *reply_to = answered(batch[i]);
+		if (res[i] == EXEC_CALL && batch[i]->has_idem && reply_to == batch[i])
+			idem_live_remove(e, batch[i]);
 		if (batch[i]->kind == CMD_CHANNEL_RESULT &&
 		    (batch[i]->ch_req.op == CH_OP_AUTHORIZE || batch[i]->ch_req.op == CH_OP_VERIFY))
 			resolver_track(e, batch[i]->ch_req.reference, 0); /* result lost: ask again */
@@ -266,8 +272,6 @@ static void answer(struct engine *e, struct engine_cmd *cmd, enum exec_result re
 		if (reply_to->has_idem && reply_to != cmd)
 			idem_live_remove(e, reply_to);
 		reply_to->reply(reply_to);
-	} else if (res == EXEC_CALL && reply_to && reply_to == cmd && cmd->has_idem) {
-		idem_live_add(e, cmd);
 	}
 	if (internal) {
 		engine_cmd_release(cmd);
@@ -406,6 +410,10 @@ void engine_stop(struct engine *e)
 		  json_pack("{s:I, s:I, s:I}", "batches", (json_int_t)e->stats.batches, "commands",
 			    (json_int_t)e->stats.commands, "commits_failed",
 			    (json_int_t)e->stats.commits_failed));
+}
+
+void engine_free(struct engine *e)
+{
 	for (size_t i = 0; i < ENGINE_LIVE_BUCKETS; i++)
 		while (e->live[i]) {
 			struct live_key *k = e->live[i];

@@ -124,9 +124,12 @@ int engine_start(const struct engine_config *cfg, struct engine **out, char *err
 /* Queues cmd; its reply comes later from the engine thread.  Returns 0,
  * or CAT_OVERLOADED / CAT_SHUTTING_DOWN (then reply is never called). */
 int engine_submit(struct engine *e, struct engine_cmd *cmd);
-/* Stops taking commands, finishes and commits the current batch, answers
- * it, and joins the thread. */
+/* Stops taking commands (engine_submit answers CAT_SHUTTING_DOWN from
+ * now on), commits and answers everything already taken, and joins the
+ * thread.  The engine stays valid for engine_submit until engine_free. */
 void engine_stop(struct engine *e);
+/* Frees a stopped engine, once no thread can call engine_submit. */
+void engine_free(struct engine *e);
 
 /* Frees what a command owns (not the command itself). */
 void engine_cmd_release(struct engine_cmd *cmd);

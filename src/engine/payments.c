@@ -241,13 +241,17 @@ static int confirm(struct engine *e, struct engine_cmd *cmd, struct loaded *l,
 	} else {
 		rc = pi_can_confirm(&l->pi, has_unsettled_attempt(l));
 		if (rc == CAT_OK) {
-			rc = apply_fields(&l->pi, &cmd->pi, &cmd->err);
+			if (!l->fresh) /* create has applied them already */
+				rc = apply_fields(&l->pi, &cmd->pi, &cmd->err);
 			if (rc == CAT_OK)
 				rc = start_attempt(e, cmd, l);
 		} else {
-			params_fail(&cmd->err, rc, NULL,
-				    "You cannot confirm this PaymentIntent because it has a status of "
-				    "%s.", pi_status_name(l->pi.status));
+			params_fail(&cmd->err, rc, NULL, "%s",
+				    has_unsettled_attempt(l)
+					    ? "You cannot confirm this PaymentIntent while the outcome of "
+					      "its last attempt is unknown: payd is asking the channel, "
+					      "wait for the result."
+					    : "You cannot confirm this PaymentIntent in its current status.");
 		}
 	}
 	if (rc == CAT_OK)
@@ -309,13 +313,14 @@ static int capture(struct engine *e, struct engine_cmd *cmd, struct loaded *l,
 	int64_t amount = (cmd->pi.fields & PI_F_AMOUNT_TO_CAPTURE) ? cmd->pi.amount_to_capture
 								    : l->pi.amount_capturable;
 	int rc = pi_can_capture(&l->pi, amount);
+	if (rc == CAT_INVALID_STATE)
+		return params_fail(&cmd->err, rc, NULL,
+				   "This PaymentIntent could not be captured because it has a status "
+				   "of %s.", pi_status_name(l->pi.status));
 	if (rc)
-		return params_fail(&cmd->err, rc, rc == CAT_INVALID_STATE ? NULL : "amount_to_capture",
-				   rc == CAT_INVALID_STATE
-					   ? "This PaymentIntent could not be captured because it has a "
-					     "status of %s."
-					   : "amount_to_capture must be between 1 and amount_capturable (%s).",
-				   pi_status_name(l->pi.status));
+		return params_fail(&cmd->err, rc, "amount_to_capture",
+				   "amount_to_capture must be between 1 and amount_capturable (%lld).",
+				   (long long)l->pi.amount_capturable);
 	l->pi.capture_requested = amount;
 	if ((rc = save(e, l, NULL, NULL, cmd->lang)))
 		return rc;
@@ -396,6 +401,8 @@ static int money_taken(struct engine *e, struct loaded *l, struct payment_attemp
 		       const char **event)
 {
 	struct payment_intent *pi = &l->pi;
+	pi->last_error_code = 0; /* as Stripe: a success clears the last error */
+	pi->last_error_attempt_id[0] = '\0';
 	if (captured) {
 		char transfer_id[ID_MAX];
 		a->status = ATT_SUCCEEDED;
@@ -429,6 +436,8 @@ static int apply_payment_outcome(struct engine *e, struct engine_cmd *res, struc
 	case CH_REQUIRES_ACTION:
 		a->status = ATT_REQUIRES_ACTION;
 		a->code = r->code;
+		l->pi.last_error_code = 0;
+		l->pi.last_error_attempt_id[0] = '\0';
 		set_status(&l->pi, PI_REQUIRES_ACTION);
 		event = "payment_intent.requires_action";
 		break;
