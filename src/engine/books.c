@@ -12,16 +12,44 @@
 #include "engine/internal.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "core/catalog.h"
+
+static struct books_slot *slot_of(struct engine *e, const char *code)
+{
+	if (!e->books_cache && !(e->books_cache = calloc(BOOKS_CACHE_SLOTS, sizeof *e->books_cache)))
+		return NULL;
+	size_t h = 5381;
+	for (const char *p = code; *p; p++)
+		h = h * 33 + (unsigned char)*p;
+	return &e->books_cache[h % BOOKS_CACHE_SLOTS];
+}
+
+void books_cache_clear(struct engine *e)
+{
+	if (e->books_cache)
+		memset(e->books_cache, 0, BOOKS_CACHE_SLOTS * sizeof *e->books_cache);
+}
 
 int books_account(struct engine *e, const char *kind, const char *owner, const char *currency,
 		  int64_t *id_out)
 {
 	char code[STORE_CODE_MAX + 1];
 	snprintf(code, sizeof code, "%s:%s:%s", kind, owner, currency);
+	struct books_slot *slot = slot_of(e, code);
+	if (slot && slot->id && strcmp(slot->code, code) == 0) {
+		*id_out = slot->id;
+		return CAT_OK;
+	}
 	unsigned flags = kind[0] == 'm' ? LEDGER_NO_OVERDRAFT : 0;
-	return e->store->ops->account_open(e->store, code, currency, flags, e->now_ms, id_out);
+	int rc = e->store->ops->account_open(e->store, code, currency, flags, e->now_ms, id_out);
+	if (rc == CAT_OK && slot) {
+		memcpy(slot->code, code, sizeof slot->code);
+		slot->id = *id_out;
+	}
+	return rc;
 }
 
 int books_transfer(struct engine *e, bool pending, const char *from_kind, const char *from_owner,

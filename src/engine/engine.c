@@ -24,6 +24,9 @@ void engine_cmd_release(struct engine_cmd *cmd)
 	cmd->pi.metadata = NULL;
 	json_decref(cmd->refund.metadata);
 	cmd->refund.metadata = NULL;
+	if (cmd->carry)
+		cmd->carry_free(cmd->carry);
+	cmd->carry = NULL;
 	free(cmd->body);
 	cmd->body = NULL;
 }
@@ -72,11 +75,14 @@ static struct engine_cmd *result_cmd(struct engine_cmd *origin, const char *merc
 	return res;
 }
 
-void engine_queue_call(struct engine *e, struct engine_cmd *origin, const char *merchant_id,
-		       const char *object_id, const struct channel_request *req)
+struct engine_cmd *engine_queue_call(struct engine *e, struct engine_cmd *origin,
+				     const char *merchant_id, const char *object_id,
+				     const struct channel_request *req)
 {
 	LEDGER_ASSERT(e->call_count < (int)(sizeof e->calls / sizeof e->calls[0]));
-	e->calls[e->call_count++] = result_cmd(origin, merchant_id, object_id, req);
+	struct engine_cmd *res = result_cmd(origin, merchant_id, object_id, req);
+	e->calls[e->call_count++] = res;
+	return res;
 }
 
 static void push_result(struct engine *e, struct engine_cmd *res)
@@ -225,8 +231,11 @@ static enum exec_result exec_one(struct engine *e, struct engine_cmd *cmd)
 			idem_live_add(e, cmd);
 		if (rc != CAT_OK) {
 			s->ops->rollback_to(s);
-			for (int i = calls_before; i < e->call_count; i++)
-				free(e->calls[i]); /* undone: must not be sent */
+			books_cache_clear(e);
+			for (int i = calls_before; i < e->call_count; i++) {
+				engine_cmd_release(e->calls[i]); /* undone: must not be sent */
+				free(e->calls[i]);
+			}
 			e->call_count = calls_before;
 		}
 	}
@@ -256,8 +265,11 @@ static void fail_batch(struct engine *e, struct engine_cmd **batch, int n, enum 
 			engine_reply_error(reply_to, CAT_STORAGE_UNAVAILABLE, NULL, NULL);
 		res[i] = reply_to ? EXEC_REPLY : EXEC_NONE;
 	}
-	for (int i = 0; i < e->call_count; i++)
-		free(e->calls[i]); /* never sent: nothing was committed */
+	books_cache_clear(e);
+	for (int i = 0; i < e->call_count; i++) {
+		engine_cmd_release(e->calls[i]); /* never sent: nothing was committed */
+		free(e->calls[i]);
+	}
 	e->call_count = 0;
 	e->stats.commits_failed++;
 }
@@ -421,6 +433,7 @@ void engine_free(struct engine *e)
 			free(k);
 		}
 	free(e->unknown);
+	free(e->books_cache);
 	store_close(e->store);
 	id_gen_destroy(&e->ids);
 	pthread_cond_destroy(&e->wake);

@@ -100,8 +100,11 @@ struct engine_cmd {
 	engine_reply_fn reply;
 	void *reply_ctx;
 
-	/* Internal: a channel result and the command it continues. */
+	/* Internal: a channel result and the command it continues, and the
+	 * state the command left for it (so it need not be read back). */
 	struct engine_cmd *origin;
+	void *carry;
+	void (*carry_free)(void *carry);
 	struct channel_request ch_req;
 	struct channel_result ch_res;
 	int64_t ch_latency_ns;

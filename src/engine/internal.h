@@ -35,6 +35,15 @@ struct unknown_attempt {
 	int checks;
 };
 
+/* books.c: ledger account ids by code, so a payment does not look its
+ * two accounts up every time.  Emptied whenever a write is undone (an
+ * account created by undone work must not be remembered). */
+#define BOOKS_CACHE_SLOTS 1024
+struct books_slot {
+	char code[STORE_CODE_MAX + 1];
+	int64_t id;
+};
+
 struct engine {
 	pthread_t thread;
 	pthread_mutex_t lock;
@@ -59,6 +68,7 @@ struct engine {
 	struct unknown_attempt *unknown;
 	size_t unknown_count, unknown_cap;
 	struct engine_stats stats;
+	struct books_slot *books_cache; /* BOOKS_CACHE_SLOTS */
 };
 
 /* engine.c */
@@ -68,8 +78,9 @@ void engine_reply_error(struct engine_cmd *cmd, int code, const char *param, con
  * when its result is applied (NULL for the resolver's own calls).  The
  * result command carries merchant_id and object_id (the intent of a
  * payment call, the refund of a refund call) as merchant_id/target_id. */
-void engine_queue_call(struct engine *e, struct engine_cmd *origin, const char *merchant_id,
-		       const char *object_id, const struct channel_request *req);
+struct engine_cmd *engine_queue_call(struct engine *e, struct engine_cmd *origin,
+				     const char *merchant_id, const char *object_id,
+				     const struct channel_request *req);
 /* Sends a call right away (no record needs committing first: queries)
  * and queues its result for the next batch. */
 void engine_call_now(struct engine *e, const char *merchant_id, const char *object_id,
@@ -111,6 +122,7 @@ int books_transfer(struct engine *e, bool pending, const char *from_kind, const 
 		   char transfer_id_out[ID_MAX]);
 int books_settle(struct engine *e, const char *hold_id, int64_t amount);
 int books_release(struct engine *e, const char *hold_id);
+void books_cache_clear(struct engine *e);
 
 /* idem.c */
 /* Before executing cmd: EXEC_REPLY when the key answers by itself

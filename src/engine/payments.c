@@ -19,7 +19,32 @@ struct loaded {
 	int refusal; /* a channel refused a capture or void: answer with this code */
 	char *text;  /* the intent's JSON as last saved, reused for the answer */
 	bool fresh;  /* created by this command and not yet written */
+	bool handed; /* now owned by a channel result (see carry) */
 };
+
+static void loaded_free(void *p)
+{
+	struct loaded *l = p;
+	payment_intent_clear(&l->pi);
+	free(l->text);
+	free(l);
+}
+
+/* The channel result of a call this command queued takes the loaded
+ * intent along: while the call is out, the intent is in a state that no
+ * other command may change, so the next batch need not read it back. */
+static void carry(struct engine_cmd *res, struct loaded *l)
+{
+	res->carry = l;
+	res->carry_free = loaded_free;
+	l->handed = true;
+}
+
+static void release_loaded(struct loaded *l)
+{
+	if (!l->handed)
+		loaded_free(l);
+}
 
 int payments_load(struct engine *e, const char *merchant_id, const char *id,
 		  struct payment_intent *pi, struct payment_attempt *attempts, int *n)
@@ -205,7 +230,7 @@ static int start_attempt(struct engine *e, struct engine_cmd *cmd, struct loaded
 		return rc;
 	struct channel_request req;
 	channel_request_for(a, CH_OP_AUTHORIZE, &req);
-	engine_queue_call(e, cmd, pi->merchant_id, pi->id, &req);
+	carry(engine_queue_call(e, cmd, pi->merchant_id, pi->id, &req), l);
 	return CAT_OK;
 }
 
@@ -224,7 +249,7 @@ static int verify_attempt(struct engine *e, struct engine_cmd *cmd, struct loade
 	channel_request_for(a, CH_OP_VERIFY, &req);
 	snprintf(req.verification_code, sizeof req.verification_code, "%s",
 		 cmd->pi.verification_code);
-	engine_queue_call(e, cmd, l->pi.merchant_id, l->pi.id, &req);
+	carry(engine_queue_call(e, cmd, l->pi.merchant_id, l->pi.id, &req), l);
 	return CAT_OK;
 }
 
@@ -287,9 +312,7 @@ static int create(struct engine *e, struct engine_cmd *cmd, enum exec_result *ou
 		*out = EXEC_REPLY;
 	}
 	free(text);
-	payment_intent_clear(pi);
-	free(l->text);
-	free(l);
+	release_loaded(l);
 	return rc;
 }
 
@@ -329,7 +352,7 @@ static int capture(struct engine *e, struct engine_cmd *cmd, struct loaded *l,
 	struct channel_request req;
 	channel_request_for(a, CH_OP_CAPTURE, &req);
 	req.amount = amount;
-	engine_queue_call(e, cmd, l->pi.merchant_id, l->pi.id, &req);
+	carry(engine_queue_call(e, cmd, l->pi.merchant_id, l->pi.id, &req), l);
 	*out = EXEC_CALL;
 	return CAT_OK;
 }
@@ -352,7 +375,7 @@ static int cancel(struct engine *e, struct engine_cmd *cmd, struct loaded *l,
 		LEDGER_ASSERT(a && a->status == ATT_AUTHORIZED);
 		struct channel_request req;
 		channel_request_for(a, CH_OP_VOID, &req);
-		engine_queue_call(e, cmd, l->pi.merchant_id, l->pi.id, &req);
+		carry(engine_queue_call(e, cmd, l->pi.merchant_id, l->pi.id, &req), l);
 		*out = EXEC_CALL;
 		return CAT_OK;
 	}
@@ -379,9 +402,7 @@ int payments_exec(struct engine *e, struct engine_cmd *cmd, enum exec_result *ou
 		default: rc = CAT_INTERNAL; break;
 		}
 	}
-	payment_intent_clear(&l->pi);
-	free(l->text);
-	free(l);
+	release_loaded(l);
 	return rc;
 }
 
@@ -543,11 +564,17 @@ static void reply_origin(struct engine_cmd *res, struct loaded *l, int rc)
 
 int payments_apply_result(struct engine *e, struct engine_cmd *res, enum exec_result *out)
 {
-	struct loaded *l = calloc(1, sizeof *l);
-	if (!l)
-		return CAT_INTERNAL;
+	struct loaded *l = res->carry;
+	int rc = CAT_OK;
 	*out = res->origin ? EXEC_REPLY : EXEC_NONE;
-	int rc = load(e, res, res->target_id, l);
+	if (l) { /* the state the call's command left */
+		res->carry = NULL;
+		l->handed = false;
+	} else if (!(l = calloc(1, sizeof *l))) {
+		return CAT_INTERNAL;
+	} else {
+		rc = load(e, res, res->target_id, l);
+	}
 	struct payment_attempt *a = rc ? NULL : find_attempt(l, res->ch_req.reference);
 	if (rc == CAT_OK && !a)
 		rc = CAT_INTERNAL;
@@ -567,8 +594,6 @@ int payments_apply_result(struct engine *e, struct engine_cmd *res, enum exec_re
 	reply_origin(res, l, rc);
 	if (rc && res->origin)
 		res->origin->err = res->err;
-	payment_intent_clear(&l->pi);
-	free(l->text);
-	free(l);
+	loaded_free(l);
 	return rc;
 }
