@@ -51,6 +51,8 @@ typedef void (*route_fn)(struct request *req);
 
 /* Answers with body (released) as JSON. */
 void http_json(struct request *req, int status, json_t *body);
+/* Answers with JSON text (heap, taken). */
+void http_text(struct request *req, int status, char *text);
 /* Answers with the catalog's error object for code. */
 void http_error(struct request *req, int code, const char *param, const char *message);
 void http_params_error(struct request *req, const struct params_error *err);

@@ -227,7 +227,7 @@ void pi_retrieve(struct request *req)
 	if (rc == CAT_OK)
 		rc = reader->ops->attempt_list(reader, pi.id, attempts, PAYMENT_ATTEMPTS_MAX + 1, &n);
 	if (rc == CAT_OK)
-		http_json(req, 200, render_intent(&pi, attempts, n, req->lang));
+		http_text(req, 200, render_intent_text(&pi, attempts, n, req->lang));
 	else if (rc == CAT_NO_SUCH_OBJECT)
 		http_error(req, rc, "intent", "No such payment_intent.");
 	else

@@ -61,6 +61,13 @@ void http_json(struct request *req, int status, json_t *body)
 	req->response = render_take_text(body);
 }
 
+void http_text(struct request *req, int status, char *text)
+{
+	free(req->response);
+	req->status = status;
+	req->response = text; /* NULL answers 500 in send_answer */
+}
+
 void http_error(struct request *req, int code, const char *param, const char *message)
 {
 	const struct catalog_entry *e = catalog_get(code);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/currency.h"
+#include "base/jsonw.h"
 #include "core/catalog.h"
 
 json_int_t render_time(int64_t ms)
@@ -42,22 +43,6 @@ static json_t *metadata(const char *text)
 	return json_is_object(m) ? m : (json_decref(m), json_object());
 }
 
-json_t *render_payment_method(const struct payment_method *m)
-{
-	if (m->type == PM_NONE)
-		return json_null();
-	json_t *pm = json_pack("{s:o, s:s, s:s}", "id", str_or_null(m->id), "object",
-			       "payment_method", "type", pm_type_name(m->type));
-	if (m->type == PM_CARD)
-		json_object_set_new(pm, "card",
-				    json_pack("{s:s, s:s, s:i, s:i, s:o}", "brand", m->brand, "last4",
-					      m->last4, "exp_month", m->exp_month, "exp_year",
-					      m->exp_year, "fingerprint", str_or_null(m->fingerprint)));
-	else
-		json_object_set_new(pm, pm_type_name(m->type), json_object());
-	return pm;
-}
-
 json_t *render_error(int code, const char *param, const char *message, const char *lang)
 {
 	const struct catalog_entry *e = catalog_get(code);
@@ -76,19 +61,72 @@ json_t *render_error(int code, const char *param, const char *message, const cha
 	return err;
 }
 
-static json_t *render_attempt(const struct payment_attempt *a)
+static void write_method(struct jsonw *w, const struct payment_method *m)
+{
+	if (m->type == PM_NONE) {
+		jsonw_null(w);
+		return;
+	}
+	jsonw_begin_object(w);
+	jsonw_key(w, "id");
+	jsonw_string_or_null(w, m->id);
+	jsonw_key(w, "object");
+	jsonw_string(w, "payment_method");
+	jsonw_key(w, "type");
+	jsonw_string(w, pm_type_name(m->type));
+	jsonw_key(w, pm_type_name(m->type));
+	jsonw_begin_object(w);
+	if (m->type == PM_CARD) {
+		jsonw_key(w, "brand");
+		jsonw_string(w, m->brand);
+		jsonw_key(w, "last4");
+		jsonw_string(w, m->last4);
+		jsonw_key(w, "exp_month");
+		jsonw_int(w, m->exp_month);
+		jsonw_key(w, "exp_year");
+		jsonw_int(w, m->exp_year);
+		jsonw_key(w, "fingerprint");
+		jsonw_string_or_null(w, m->fingerprint);
+	}
+	jsonw_end_object(w);
+	jsonw_end_object(w);
+}
+
+static void write_attempt(struct jsonw *w, const struct payment_attempt *a)
 {
 	const struct catalog_entry *e = a->code ? catalog_get(a->code) : NULL;
-	json_t *att = json_pack("{s:s, s:i, s:s, s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:I}", "id",
-				a->id, "seq", a->seq, "channel", a->channel, "status",
-				attempt_status_name(a->status), "amount", (json_int_t)a->amount,
-				"payd_code", a->code ? json_integer(a->code) : json_null(), "code",
-				e ? json_string(e->slug) : json_null(), "raw_code",
-				str_or_null(a->raw_code), "raw_message", str_or_null(a->raw_message),
-				"latency_ms", a->latency_ms >= 0 ? json_integer(a->latency_ms) : json_null(),
-				"created", render_time(a->created_ms));
-	json_object_set_new(att, "payment_method", render_payment_method(&a->method));
-	return att;
+	jsonw_begin_object(w);
+	jsonw_key(w, "id");
+	jsonw_string(w, a->id);
+	jsonw_key(w, "seq");
+	jsonw_int(w, a->seq);
+	jsonw_key(w, "channel");
+	jsonw_string(w, a->channel);
+	jsonw_key(w, "status");
+	jsonw_string(w, attempt_status_name(a->status));
+	jsonw_key(w, "amount");
+	jsonw_int(w, a->amount);
+	jsonw_key(w, "payd_code");
+	if (e)
+		jsonw_int(w, e->code);
+	else
+		jsonw_null(w);
+	jsonw_key(w, "code");
+	jsonw_string_or_null(w, e ? e->slug : NULL);
+	jsonw_key(w, "raw_code");
+	jsonw_string_or_null(w, a->raw_code);
+	jsonw_key(w, "raw_message");
+	jsonw_string_or_null(w, a->raw_message);
+	jsonw_key(w, "latency_ms");
+	if (a->latency_ms >= 0)
+		jsonw_int(w, a->latency_ms);
+	else
+		jsonw_null(w);
+	jsonw_key(w, "created");
+	jsonw_int(w, render_time(a->created_ms));
+	jsonw_key(w, "payment_method");
+	write_method(w, &a->method);
+	jsonw_end_object(w);
 }
 
 static const struct payment_attempt *find_attempt(const struct payment_attempt *attempts, int n,
@@ -100,62 +138,170 @@ static const struct payment_attempt *find_attempt(const struct payment_attempt *
 	return NULL;
 }
 
-static json_t *last_error(const struct payment_intent *pi, const struct payment_attempt *attempts,
-			  int n, const char *lang)
+/* Stripe's error object, as text members of an open object. */
+static void write_error_members(struct jsonw *w, const struct catalog_entry *e, const char *lang)
 {
-	if (!pi->last_error_code)
-		return json_null();
-	json_t *err = render_error(pi->last_error_code, NULL, NULL, lang);
-	const struct payment_attempt *a = find_attempt(attempts, n, pi->last_error_attempt_id);
-	json_object_set_new(err, "charge", str_or_null(pi->last_error_attempt_id));
-	if (a) {
-		json_object_set_new(err, "payment_method", render_payment_method(&a->method));
-		json_object_set_new(err, "raw_code", str_or_null(a->raw_code));
+	bool card = e->type == CAT_TYPE_CARD_ERROR;
+	jsonw_key(w, "type");
+	jsonw_string(w, catalog_type_name(e->type));
+	jsonw_key(w, "code");
+	jsonw_string(w, e->stripe_code);
+	jsonw_key(w, "message");
+	jsonw_string(w, card ? e->message_en : e->description);
+	jsonw_key(w, "payd_code");
+	jsonw_int(w, e->code);
+	jsonw_key(w, "user_message");
+	jsonw_string(w, catalog_message(e, lang));
+	jsonw_key(w, "advice");
+	jsonw_string(w, e->advice);
+	if (card) {
+		jsonw_key(w, "decline_code");
+		jsonw_string(w, e->slug);
 	}
-	return err;
 }
 
-static json_t *next_action(const struct payment_intent *pi)
+static void write_last_error(struct jsonw *w, const struct payment_intent *pi,
+			     const struct payment_attempt *attempts, int n, const char *lang)
 {
-	if (pi->status != PI_REQUIRES_ACTION)
-		return json_null();
-	return json_pack("{s:s, s:{s:s, s:s}}", "type", "verify_with_code", "verify_with_code",
-			 "charge", pi->latest_attempt_id, "instructions",
-			 "Confirm the PaymentIntent again with verification_code set to the code the "
-			 "payer received (sandbox: 000000).");
+	const struct catalog_entry *e = pi->last_error_code ? catalog_get(pi->last_error_code) : NULL;
+	if (!e) {
+		jsonw_null(w);
+		return;
+	}
+	const struct payment_attempt *a = find_attempt(attempts, n, pi->last_error_attempt_id);
+	jsonw_begin_object(w);
+	write_error_members(w, e, lang);
+	jsonw_key(w, "charge");
+	jsonw_string_or_null(w, pi->last_error_attempt_id);
+	if (a) {
+		jsonw_key(w, "payment_method");
+		write_method(w, &a->method);
+		jsonw_key(w, "raw_code");
+		jsonw_string_or_null(w, a->raw_code);
+	}
+	jsonw_end_object(w);
+}
+
+static void write_next_action(struct jsonw *w, const struct payment_intent *pi)
+{
+	if (pi->status != PI_REQUIRES_ACTION) {
+		jsonw_null(w);
+		return;
+	}
+	jsonw_begin_object(w);
+	jsonw_key(w, "type");
+	jsonw_string(w, "verify_with_code");
+	jsonw_key(w, "verify_with_code");
+	jsonw_begin_object(w);
+	jsonw_key(w, "charge");
+	jsonw_string(w, pi->latest_attempt_id);
+	jsonw_key(w, "instructions");
+	jsonw_string(w, "Confirm the PaymentIntent again with verification_code set to the code "
+			"the payer received (sandbox: 000000).");
+	jsonw_end_object(w);
+	jsonw_end_object(w);
+}
+
+static void write_amounts(struct jsonw *w, const struct payment_intent *pi)
+{
+	jsonw_key(w, "amount");
+	jsonw_int(w, pi->amount);
+	jsonw_key(w, "amount_capturable");
+	jsonw_int(w, pi->amount_capturable);
+	jsonw_key(w, "amount_received");
+	jsonw_int(w, pi->amount_received);
+	jsonw_key(w, "amount_refunded");
+	jsonw_int(w, pi->amount_refunded);
+}
+
+static void write_intent(struct jsonw *w, const struct payment_intent *pi,
+			 const struct payment_attempt *attempts, int n, const char *lang)
+{
+	const struct currency *cur = currency_find(pi->currency);
+	char lower[4] = "";
+	if (cur)
+		currency_lower(cur, lower);
+	jsonw_begin_object(w);
+	jsonw_key(w, "id");
+	jsonw_string(w, pi->id);
+	jsonw_key(w, "object");
+	jsonw_string(w, "payment_intent");
+	write_amounts(w, pi);
+	jsonw_key(w, "capture_method");
+	jsonw_string(w, pi->capture_method == CAPTURE_MANUAL ? "manual" : "automatic");
+	jsonw_key(w, "confirmation_method");
+	jsonw_string(w, "automatic");
+	jsonw_key(w, "created");
+	jsonw_int(w, render_time(pi->created_ms));
+	jsonw_key(w, "currency");
+	jsonw_string(w, lower);
+	jsonw_key(w, "customer");
+	jsonw_string_or_null(w, pi->customer);
+	jsonw_key(w, "description");
+	jsonw_string_or_null(w, pi->description);
+	jsonw_key(w, "status");
+	jsonw_string(w, pi_status_name(pi->status));
+	jsonw_key(w, "last_payment_error");
+	write_last_error(w, pi, attempts, n, lang);
+	jsonw_key(w, "latest_charge");
+	jsonw_string_or_null(w, pi->latest_attempt_id);
+	jsonw_key(w, "livemode");
+	jsonw_bool(w, false);
+	jsonw_key(w, "metadata");
+	jsonw_raw(w, pi->metadata_json ? pi->metadata_json : "{}"); /* stored as compact JSON */
+	jsonw_key(w, "next_action");
+	write_next_action(w, pi);
+	jsonw_key(w, "payment_method");
+	if (pi->method.type == PM_NONE)
+		jsonw_null(w);
+	else
+		jsonw_string_or_null(w, pi->method.id);
+	jsonw_key(w, "payment_method_types");
+	jsonw_begin_array(w);
+	jsonw_string(w, pi->method.type == PM_NONE ? "card" : pm_type_name(pi->method.type));
+	jsonw_end_array(w);
+	jsonw_key(w, "canceled_at");
+	if (pi->canceled_ms)
+		jsonw_int(w, render_time(pi->canceled_ms));
+	else
+		jsonw_null(w);
+	jsonw_key(w, "cancellation_reason");
+	jsonw_string_or_null(w, pi->cancellation_reason);
+	jsonw_key(w, "attempts");
+	jsonw_begin_array(w);
+	for (int i = 0; i < n; i++)
+		write_attempt(w, &attempts[i]);
+	jsonw_end_array(w);
+	jsonw_end_object(w);
+}
+
+char *render_intent_text(const struct payment_intent *pi, const struct payment_attempt *attempts,
+			 int n, const char *lang)
+{
+	struct jsonw w;
+	jsonw_init(&w);
+	write_intent(&w, pi, attempts, n, lang);
+	return jsonw_take(&w);
 }
 
 json_t *render_intent(const struct payment_intent *pi, const struct payment_attempt *attempts,
 		      int n, const char *lang)
 {
-	json_t *list = json_array();
-	for (int i = 0; i < n; i++)
-		json_array_append_new(list, render_attempt(&attempts[i]));
-	json_t *types = json_pack("[s]", pi->method.type == PM_NONE ? "card"
-								    : pm_type_name(pi->method.type));
-	json_t *o = json_pack(
-		"{s:s, s:s, s:I, s:I, s:I, s:I, s:s, s:s, s:I, s:o, s:o, s:o, s:s}", "id", pi->id,
-		"object", "payment_intent", "amount", (json_int_t)pi->amount, "amount_capturable",
-		(json_int_t)pi->amount_capturable, "amount_received", (json_int_t)pi->amount_received,
-		"amount_refunded", (json_int_t)pi->amount_refunded, "capture_method",
-		pi->capture_method == CAPTURE_MANUAL ? "manual" : "automatic",
-		"confirmation_method", "automatic", "created", render_time(pi->created_ms),
-		"currency", lower_currency(pi->currency), "customer", str_or_null(pi->customer),
-		"description", str_or_null(pi->description), "status", pi_status_name(pi->status));
-	json_object_set_new(o, "last_payment_error", last_error(pi, attempts, n, lang));
-	json_object_set_new(o, "latest_charge", str_or_null(pi->latest_attempt_id));
-	json_object_set_new(o, "livemode", json_false());
-	json_object_set_new(o, "metadata", metadata(pi->metadata_json));
-	json_object_set_new(o, "next_action", next_action(pi));
-	json_object_set_new(o, "payment_method", pi->method.type == PM_NONE
-							 ? json_null()
-							 : str_or_null(pi->method.id));
-	json_object_set_new(o, "payment_method_types", types);
-	json_object_set_new(o, "canceled_at",
-			    pi->canceled_ms ? json_integer(render_time(pi->canceled_ms)) : json_null());
-	json_object_set_new(o, "cancellation_reason", str_or_null(pi->cancellation_reason));
-	json_object_set_new(o, "attempts", list);
-	return o;
+	char *text = render_intent_text(pi, attempts, n, lang);
+	json_t *o = text ? json_loads(text, 0, NULL) : NULL;
+	free(text);
+	return o ? o : json_object();
+}
+
+json_t *render_payment_method(const struct payment_method *m)
+{
+	struct jsonw w;
+	jsonw_init(&w);
+	write_method(&w, m);
+	char *text = jsonw_take(&w);
+	json_t *o = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+	free(text);
+	return o ? o : json_null();
 }
 
 json_t *render_refund(const struct refund *r)

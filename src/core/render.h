@@ -13,6 +13,9 @@
  * lang picks the language of user_message (Accept-Language value). */
 json_t *render_intent(const struct payment_intent *pi, const struct payment_attempt *attempts,
 		      int n, const char *lang);
+/* The same as compact JSON text (heap), written directly: the hot path. */
+char *render_intent_text(const struct payment_intent *pi, const struct payment_attempt *attempts,
+			 int n, const char *lang);
 json_t *render_refund(const struct refund *r);
 json_t *render_payment_method(const struct payment_method *m);
 

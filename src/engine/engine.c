@@ -38,6 +38,13 @@ void engine_reply_json(struct engine_cmd *cmd, int status, json_t *body)
 	cmd->body = render_take_text(body);
 }
 
+void engine_reply_text(struct engine_cmd *cmd, int status, char *text)
+{
+	free(cmd->body);
+	cmd->http_status = text ? status : 500;
+	cmd->body = text;
+}
+
 void engine_reply_error(struct engine_cmd *cmd, int code, const char *param, const char *message)
 {
 	const struct catalog_entry *entry = catalog_get(code);

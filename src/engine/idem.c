@@ -78,7 +78,7 @@ static enum exec_result answer_current(struct engine *e, struct engine_cmd *cmd,
 	if (rc)
 		engine_reply_error(cmd, CAT_IDEMPOTENCY_KEY_IN_USE, NULL, NULL);
 	else
-		engine_reply_json(cmd, 200, render_intent(&pi, attempts, n, cmd->lang));
+		engine_reply_text(cmd, 200, render_intent_text(&pi, attempts, n, cmd->lang));
 	payment_intent_clear(&pi);
 	free(attempts);
 	return EXEC_REPLY;

@@ -73,6 +73,8 @@ struct engine {
 
 /* engine.c */
 void engine_reply_json(struct engine_cmd *cmd, int status, json_t *body);
+/* Answers with JSON text (heap, taken). */
+void engine_reply_text(struct engine_cmd *cmd, int status, char *text);
 void engine_reply_error(struct engine_cmd *cmd, int code, const char *param, const char *message);
 /* Records a channel call to send after the commit; `origin` is answered
  * when its result is applied (NULL for the resolver's own calls).  The

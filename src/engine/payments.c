@@ -100,7 +100,7 @@ static int save(struct engine *e, struct loaded *l, const char *event, struct en
 	l->text = NULL;
 	if (rc || (!event && !reply_to))
 		return rc;
-	l->text = render_take_text(render_intent(&l->pi, l->attempts, l->n, lang));
+	l->text = render_intent_text(&l->pi, l->attempts, l->n, lang);
 	if (!l->text)
 		return CAT_INTERNAL;
 	if (event)
@@ -299,7 +299,7 @@ static int create(struct engine *e, struct engine_cmd *cmd, enum exec_result *ou
 	pi->created_ms = pi->updated_ms = e->now_ms;
 	l->fresh = true; /* written once, by confirm or below */
 	int rc = apply_fields(pi, &cmd->pi, &cmd->err);
-	char *text = rc ? NULL : render_take_text(render_intent(pi, NULL, 0, cmd->lang));
+	char *text = rc ? NULL : render_intent_text(pi, NULL, 0, cmd->lang);
 	if (rc == CAT_OK)
 		rc = engine_append_event(e, pi->merchant_id, "payment_intent.created", pi->id, text);
 	if (rc == CAT_OK && cmd->pi.confirm) {
@@ -558,7 +558,8 @@ static void reply_origin(struct engine_cmd *res, struct loaded *l, int rc)
 		origin->body = l->text;
 		l->text = NULL;
 	} else {
-		engine_reply_json(origin, 200, render_intent(&l->pi, l->attempts, l->n, origin->lang));
+		engine_reply_text(origin, 200,
+				  render_intent_text(&l->pi, l->attempts, l->n, origin->lang));
 	}
 }
 
