@@ -140,6 +140,12 @@ int engine_submit(struct engine *e, struct engine_cmd *cmd)
 	return rc;
 }
 
+/* Whether the syncer has made a waiting batch durable (lock held). */
+static bool durable_waiting(const struct engine *e)
+{
+	return e->waiting_head && e->waiting_head->seq <= e->synced;
+}
+
 static void wait_for_work(struct engine *e, int64_t wait_ms)
 {
 	struct timespec until;
@@ -150,7 +156,7 @@ static void wait_for_work(struct engine *e, int64_t wait_ms)
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000;
 	}
-	while (!e->head && !e->stopping)
+	while (!e->head && !e->stopping && !durable_waiting(e))
 		if (pthread_cond_timedwait(&e->wake, &e->lock, &until) == ETIMEDOUT)
 			break;
 }
@@ -168,7 +174,7 @@ static int gather(struct engine *e, struct engine_cmd **batch, bool *done)
 	if (!e->results_head)
 		e->results_tail = NULL;
 	pthread_mutex_lock(&e->lock);
-	if (n == 0 && !e->head && !e->stopping)
+	if (n == 0 && !e->head && (!e->stopping || e->waiting_head) && !durable_waiting(e))
 		wait_for_work(e, due >= 0 && due < ENGINE_IDLE_WAIT_MS ? due : ENGINE_IDLE_WAIT_MS);
 	while (e->head && n < ENGINE_BATCH_MAX) {
 		batch[n++] = e->head;
@@ -177,7 +183,7 @@ static int gather(struct engine *e, struct engine_cmd **batch, bool *done)
 	}
 	if (!e->head)
 		e->tail = NULL;
-	*done = e->stopping && n == 0 && !e->head && !e->results_head;
+	*done = e->stopping && n == 0 && !e->head && !e->results_head && !e->waiting_head;
 	pthread_mutex_unlock(&e->lock);
 	return n;
 }
@@ -298,15 +304,6 @@ static void answer(struct engine *e, struct engine_cmd *cmd, enum exec_result re
 	}
 }
 
-/* Sends the calls recorded by the batch just committed; their results
- * join the next batch. */
-static void send_calls(struct engine *e)
-{
-	for (int i = 0; i < e->call_count; i++)
-		call_channel(e, e->calls[i]);
-	e->call_count = 0;
-}
-
 /* Deletes Idempotency-Keys past their TTL, a bounded number per batch,
  * once a minute (and again at once while more remain). */
 static void expire_keys(struct engine *e)
@@ -317,6 +314,61 @@ static void expire_keys(struct engine *e)
 	int rc = e->store->ops->idem_expire(e->store, e->now_ms - e->idem_ttl_ms, &removed);
 	bool more = rc == CAT_OK && removed >= STORE_IDEM_EXPIRE_MAX;
 	e->next_expiry_ms = e->now_ms + (more ? 0 : ENGINE_EXPIRY_EVERY_MS);
+}
+
+/* Answers a batch and sends its calls: only once the disk has it. */
+static void release_batch(struct engine *e, struct pending_batch *b)
+{
+	for (int i = 0; i < b->n; i++)
+		answer(e, b->cmds[i], b->res[i]);
+	for (int i = 0; i < b->call_count; i++)
+		call_channel(e, b->calls[i]);
+	free(b->cmds);
+	free(b->res);
+	free(b->calls);
+	free(b);
+}
+
+/* Releases every waiting batch the syncer has made durable. */
+static void release_durable(struct engine *e)
+{
+	pthread_mutex_lock(&e->lock);
+	uint64_t synced = e->synced;
+	pthread_mutex_unlock(&e->lock);
+	while (e->waiting_head && e->waiting_head->seq <= synced) {
+		struct pending_batch *b = e->waiting_head;
+		e->waiting_head = b->next;
+		if (!e->waiting_head)
+			e->waiting_tail = NULL;
+		release_batch(e, b);
+	}
+}
+
+/* Keeps the batch's answers and calls until its commit is durable, and
+ * asks the syncer for it. */
+static void hold_batch(struct engine *e, struct engine_cmd **batch, int n, enum exec_result *res)
+{
+	struct pending_batch *b = calloc(1, sizeof *b);
+	if (!b || !(b->cmds = malloc((size_t)n * sizeof *b->cmds)) ||
+	    !(b->res = malloc((size_t)n * sizeof *b->res)) ||
+	    !(b->calls = malloc((size_t)(e->call_count + 1) * sizeof *b->calls)))
+		abort(); /* nothing acknowledged yet; a restart recovers */
+	b->n = n;
+	b->call_count = e->call_count;
+	memcpy(b->cmds, batch, (size_t)n * sizeof *batch);
+	memcpy(b->res, res, (size_t)n * sizeof *res);
+	memcpy(b->calls, e->calls, (size_t)e->call_count * sizeof *e->calls);
+	e->call_count = 0;
+	b->seq = ++e->committed;
+	if (e->waiting_tail)
+		e->waiting_tail->next = b;
+	else
+		e->waiting_head = b;
+	e->waiting_tail = b;
+	pthread_mutex_lock(&e->lock);
+	e->sync_requested = b->seq;
+	pthread_cond_signal(&e->sync_wake);
+	pthread_mutex_unlock(&e->lock);
 }
 
 static void run_batch(struct engine *e, struct engine_cmd **batch, int n)
@@ -340,9 +392,32 @@ static void run_batch(struct engine *e, struct engine_cmd **batch, int n)
 	e->stats.batches++;
 	e->stats.commands += (uint64_t)n;
 	pthread_mutex_unlock(&e->lock);
-	for (int i = 0; i < n; i++)
-		answer(e, batch[i], res[i]);
-	send_calls(e);
+	hold_batch(e, batch, n, res); /* errors too: answers keep their order */
+}
+
+/* The syncer: fdatasync after fdatasync, each covering every batch
+ * committed before it began. */
+static void *syncer_main(void *arg)
+{
+	struct engine *e = arg;
+	pthread_mutex_lock(&e->lock);
+	for (;;) {
+		while (e->sync_requested == e->synced && !e->syncer_stop)
+			pthread_cond_wait(&e->sync_wake, &e->lock);
+		if (e->sync_requested == e->synced)
+			break; /* stopping, and nothing left to sync */
+		uint64_t target = e->sync_requested;
+		pthread_mutex_unlock(&e->lock);
+		int rc = e->store->ops->sync(e->store);
+		/* A failed fsync leaves no safe way on: whether the data reached
+		 * the disk is unknown (as PostgreSQL, stop; recovery decides). */
+		LEDGER_ASSERT(rc == CAT_OK);
+		pthread_mutex_lock(&e->lock);
+		e->synced = target;
+		pthread_cond_signal(&e->wake);
+	}
+	pthread_mutex_unlock(&e->lock);
+	return NULL;
 }
 
 static void *engine_main(void *arg)
@@ -350,9 +425,12 @@ static void *engine_main(void *arg)
 	struct engine *e = arg;
 	struct engine_cmd **batch = malloc(ENGINE_BATCH_MAX * sizeof *batch);
 	for (bool done = false; !done;) {
+		release_durable(e);
 		int n = gather(e, batch, &done);
 		if (n > 0)
 			run_batch(e, batch, n);
+		else if (done && e->waiting_head)
+			done = false; /* stopping: first answer what is committed */
 	}
 	free(batch);
 	return NULL;
@@ -363,7 +441,7 @@ static void *engine_main(void *arg)
 static int open_store(struct engine *e, const struct engine_config *cfg, char *err,
 		      size_t err_cap)
 {
-	struct store_open_opts opts = {.flags = STORE_CREATE};
+	struct store_open_opts opts = {.flags = STORE_CREATE | STORE_DEFERRED_SYNC};
 	int rc = store_open_sqlite(cfg->db_path, &opts, &e->store, err, err_cap);
 	if (rc)
 		return rc;
@@ -373,6 +451,8 @@ static int open_store(struct engine *e, const struct engine_config *cfg, char *e
 		rc = e->store->ops->secret_get(e->store, "card_fingerprint", key);
 	if (!rc)
 		rc = store_commit(e->store);
+	if (!rc)
+		rc = e->store->ops->sync(e->store);
 	if (rc) {
 		store_rollback(e->store);
 		snprintf(err, err_cap, "cannot initialise the database (code %d)", rc);
@@ -410,7 +490,9 @@ int engine_start(const struct engine_config *cfg, struct engine **out, char *err
 	pthread_cond_init(&e->wake, &attr);
 	pthread_condattr_destroy(&attr);
 	pthread_mutex_init(&e->lock, NULL);
-	if (pthread_create(&e->thread, NULL, engine_main, e) != 0) {
+	pthread_cond_init(&e->sync_wake, NULL);
+	if (pthread_create(&e->syncer, NULL, syncer_main, e) != 0 ||
+	    pthread_create(&e->thread, NULL, engine_main, e) != 0) {
 		snprintf(err, err_cap, "cannot start the engine thread");
 		return CAT_INTERNAL;
 	}
@@ -425,6 +507,11 @@ void engine_stop(struct engine *e)
 	pthread_cond_signal(&e->wake);
 	pthread_mutex_unlock(&e->lock);
 	pthread_join(e->thread, NULL);
+	pthread_mutex_lock(&e->lock);
+	e->syncer_stop = true;
+	pthread_cond_signal(&e->sync_wake);
+	pthread_mutex_unlock(&e->lock);
+	pthread_join(e->syncer, NULL);
 	log_event(LOG_INFO, "engine_stopped",
 		  json_pack("{s:I, s:I, s:I}", "batches", (json_int_t)e->stats.batches, "commands",
 			    (json_int_t)e->stats.commands, "commits_failed",
@@ -444,6 +531,7 @@ void engine_free(struct engine *e)
 	store_close(e->store);
 	id_gen_destroy(&e->ids);
 	pthread_cond_destroy(&e->wake);
+	pthread_cond_destroy(&e->sync_wake);
 	pthread_mutex_destroy(&e->lock);
 	free(e);
 }

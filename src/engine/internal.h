@@ -44,6 +44,17 @@ struct books_slot {
 	int64_t id;
 };
 
+/* A committed batch whose answers and channel calls wait until the disk
+ * has it (the syncer thread's fdatasync). */
+struct pending_batch {
+	struct pending_batch *next;
+	uint64_t seq;
+	int n, call_count;
+	struct engine_cmd **cmds;
+	enum exec_result *res;
+	struct engine_cmd **calls;
+};
+
 struct engine {
 	pthread_t thread;
 	pthread_mutex_t lock;
@@ -51,9 +62,18 @@ struct engine {
 	struct engine_cmd *head, *tail; /* submitted, guarded by lock */
 	size_t queued;
 	bool stopping;
+	/* Group commit with the fsync off the engine's thread: batches are
+	 * numbered as they commit; the syncer makes them durable in order. */
+	pthread_t syncer;
+	pthread_cond_t sync_wake;
+	uint64_t sync_requested; /* the newest batch committed */
+	uint64_t synced;         /* every batch up to this one is durable */
+	bool syncer_stop;
 
 	/* Engine thread only. */
 	struct engine_cmd *results_head, *results_tail; /* channel results for the next batch */
+	struct pending_batch *waiting_head, *waiting_tail; /* committed, not yet durable */
+	uint64_t committed;      /* batches committed so far */
 	struct engine_cmd *calls[ENGINE_BATCH_MAX * 2];  /* calls to send after this commit */
 	int call_count;
 	struct store *store;

@@ -29,6 +29,9 @@ struct sq_store {
 	struct store base; /* first: a struct store * points at a struct sq_store */
 	sqlite3 *db;
 	bool readonly;
+	bool deferred_sync;   /* STORE_DEFERRED_SYNC */
+	int wal_fd;           /* for sync: the WAL file, opened on first use (-1) */
+	char *wal_path;
 	bool in_tx; /* between a successful begin and its commit/rollback */
 	sqlite3_stmt *stmts[SQ_SLOT_COUNT];
 	struct sq_checkpointer *checkpointer; /* writers only */
@@ -38,6 +41,8 @@ struct sq_store {
  * one system call per sync); registered on first use. */
 #define SQ_VFS_NAME "payd"
 const char *sq_vfs_name(void);
+/* Hands the WAL writes gathered for db to the kernel (no fsync). */
+int sq_vfs_flush_wal(sqlite3 *db);
 
 /* sqlite_checkpoint.c: checkpoints on a thread of their own. */
 int sq_checkpointer_start(struct sq_store *s, const char *path);

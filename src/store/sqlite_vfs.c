@@ -229,6 +229,15 @@ static void walbuf_register(void)
 	sqlite3_vfs_register(&walbuf_vfs, 0);
 }
 
+int sq_vfs_flush_wal(sqlite3 *db)
+{
+	sqlite3_file *file = NULL;
+	if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &file) != SQLITE_OK ||
+	    !file || file->pMethods != &walbuf_methods)
+		return SQLITE_OK; /* no WAL open through us: nothing gathered */
+	return flush((struct walbuf_file *)file);
+}
+
 const char *sq_vfs_name(void)
 {
 	pthread_once(&walbuf_once, walbuf_register);

@@ -27,6 +27,11 @@
 enum store_open_flags {
 	STORE_READONLY = 1u << 0, /* a reader's connection: no writes, no migration */
 	STORE_CREATE = 1u << 1,   /* create the file if missing */
+	/* commit writes the transaction out but does not wait for the disk;
+	 * `sync` (callable from another thread) makes every commit before it
+	 * durable.  For a writer that acknowledges only after sync (group
+	 * commit with the fsync off its thread). */
+	STORE_DEFERRED_SYNC = 1u << 2,
 };
 
 struct store_open_opts {
@@ -122,7 +127,12 @@ struct store_ops {
 	int (*schema_version)(struct store *s, int *out);
 
 	int (*begin)(struct store *s);
+	/* Durable on return, unless the store was opened STORE_DEFERRED_SYNC. */
 	int (*commit)(struct store *s);
+	/* Makes every transaction committed so far durable.  Safe to call
+	 * from one other thread while the store is in use; a no-op when
+	 * commits are durable already. */
+	int (*sync)(struct store *s);
 	void (*rollback)(struct store *s);
 	/* One command's changes inside a batch transaction: savepoint, then
 	 * release (keep) or rollback_to (undo just this command). */

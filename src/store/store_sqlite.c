@@ -44,7 +44,10 @@
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "base/currency.h"
@@ -299,8 +302,26 @@ static int sq_commit(struct store *base)
 	int rc = sq_simple(s, SQ_COMMIT);
 	if (rc)
 		sq_rollback(base);
+	else if (s->deferred_sync && sq_vfs_flush_wal(s->db) != SQLITE_OK)
+		rc = sq_fail(s, SQLITE_IOERR, "flush the WAL"); /* sync will fail too */
 	s->in_tx = false;
 	return rc;
+}
+
+/* fdatasync of the WAL through a descriptor of our own: it covers every
+ * write made to the file through any descriptor before it. */
+static int sq_sync(struct store *base)
+{
+	struct sq_store *s = sq(base);
+	if (!s->deferred_sync)
+		return CAT_OK;
+	if (s->wal_fd < 0)
+		s->wal_fd = open(s->wal_path, O_RDWR | O_CLOEXEC);
+	if (s->wal_fd < 0 || fdatasync(s->wal_fd) != 0) {
+		log_msg(LOG_ERROR, "store_sqlite_error", "sync %s: %s", s->wal_path, strerror(errno));
+		return CAT_STORAGE_UNAVAILABLE;
+	}
+	return CAT_OK;
 }
 
 /* Every write needs a writable store and an open transaction. */
@@ -473,7 +494,8 @@ static int sq_configure(struct sq_store *s, char *err, size_t cap)
 {
 	int rc = sq_exec(s, "PRAGMA foreign_keys = ON", err, cap);
 	if (!rc)
-		rc = sq_exec(s, "PRAGMA synchronous = FULL", err, cap);
+		rc = sq_exec(s, s->deferred_sync ? "PRAGMA synchronous = NORMAL"
+						 : "PRAGMA synchronous = FULL", err, cap);
 	if (!rc) /* 64 MiB of page cache: the hot pages of every table stay in memory */
 		rc = sq_exec(s, "PRAGMA cache_size = -65536", err, cap);
 	if (!rc) /* savepoint (statement) journals in memory, not in temp files: the
@@ -505,6 +527,9 @@ static void sq_close(struct store *base)
 	if (!s)
 		return;
 	sq_checkpointer_stop(s);
+	if (s->wal_fd >= 0)
+		close(s->wal_fd);
+	free(s->wal_path);
 	for (int i = 0; i < SQ_SLOT_COUNT; i++)
 		sqlite3_finalize(s->stmts[i]);
 	if (s->db && sqlite3_close(s->db) != SQLITE_OK)
@@ -548,6 +573,12 @@ static int sq_open(const char *path, const struct store_open_opts *opts, struct 
 	}
 	s->base.ops = &store_sqlite_ops;
 	s->readonly = o.flags & STORE_READONLY;
+	s->deferred_sync = !s->readonly && (o.flags & STORE_DEFERRED_SYNC);
+	s->wal_fd = -1;
+	if (asprintf(&s->wal_path, "%s-wal", path) < 0) {
+		free(s);
+		return CAT_INTERNAL;
+	}
 	if (!(rc = sq_connect(s, path, o.flags, err, cap)) &&
 	    !(rc = sq_check_version(s, target, &version, err, cap)) &&
 	    !(rc = sq_configure(s, err, cap)) && !s->readonly)
@@ -1094,6 +1125,7 @@ const struct store_ops store_sqlite_ops = {
 	.schema_version = sq_schema_version,
 	.begin = sq_begin,
 	.commit = sq_commit,
+	.sync = sq_sync,
 	.rollback = sq_rollback,
 	.savepoint = sq_cmd_savepoint,
 	.release = sq_cmd_release,
