@@ -41,8 +41,9 @@ struct sq_store {
  * one system call per sync); registered on first use. */
 #define SQ_VFS_NAME "payd"
 const char *sq_vfs_name(void);
-/* Hands the WAL writes gathered for db to the kernel (no fsync). */
-int sq_vfs_flush_wal(sqlite3 *db);
+/* The URI parameter of a connection whose WAL syncs are only flushes
+ * (STORE_DEFERRED_SYNC: the store's sync does the fdatasync). */
+#define SQ_VFS_DEFER_PARAM "payd_defer_sync"
 
 /* sqlite_checkpoint.c: checkpoints on a thread of their own. */
 int sq_checkpointer_start(struct sq_store *s, const char *path);

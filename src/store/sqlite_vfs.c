@@ -6,7 +6,14 @@
  * Safety: nothing is acknowledged before xSync, and xSync writes the
  * buffer out before it syncs, so durability is SQLite's own; reads that
  * touch buffered bytes, truncation, locking and close flush first.
- * Every other file (the database, temp files) passes straight through. */
+ * Every other file (the database, temp files) passes straight through.
+ *
+ * Deferred sync (a writer opened with ?payd_defer_sync=1): its WAL's xSync
+ * only hands the gathered writes to the kernel, still before SQLite
+ * publishes the commit to readers, and the store's sync op fdatasyncs the
+ * WAL from another thread before anything is acknowledged.  Checkpoints
+ * run on a connection of their own whose syncs are real, and a checkpoint
+ * syncs the WAL before it copies from it. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +27,7 @@ struct walbuf_file {
 	sqlite3_file base;     /* our methods */
 	sqlite3_file *real;    /* the default VFS's file, allocated after us */
 	bool is_wal;
+	bool defer_sync;       /* xSync only flushes: the store's sync makes it durable */
 	sqlite3_int64 start;   /* file offset of the buffered run */
 	size_t len;            /* bytes buffered */
 	char *buf;
@@ -98,7 +106,9 @@ static int wb_sync(sqlite3_file *file, int flags)
 {
 	struct walbuf_file *f = (struct walbuf_file *)file;
 	int rc = flush(f);
-	return rc != SQLITE_OK ? rc : f->real->pMethods->xSync(f->real, flags);
+	if (rc != SQLITE_OK || f->defer_sync)
+		return rc;
+	return f->real->pMethods->xSync(f->real, flags);
 }
 
 static int wb_file_size(sqlite3_file *file, sqlite3_int64 *size)
@@ -207,6 +217,7 @@ static int wb_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int f
 	if (rc != SQLITE_OK)
 		return rc;
 	f->is_wal = (flags & SQLITE_OPEN_WAL) != 0;
+	f->defer_sync = f->is_wal && name && sqlite3_uri_boolean(name, SQ_VFS_DEFER_PARAM, 0);
 	if (f->is_wal && !(f->buf = malloc(WALBUF_CAP))) {
 		f->real->pMethods->xClose(f->real);
 		return SQLITE_NOMEM;
@@ -227,15 +238,6 @@ static void walbuf_register(void)
 	walbuf_vfs.xOpen = wb_open;
 	walbuf_vfs.pNext = NULL;
 	sqlite3_vfs_register(&walbuf_vfs, 0);
-}
-
-int sq_vfs_flush_wal(sqlite3 *db)
-{
-	sqlite3_file *file = NULL;
-	if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &file) != SQLITE_OK ||
-	    !file || file->pMethods != &walbuf_methods)
-		return SQLITE_OK; /* no WAL open through us: nothing gathered */
-	return flush((struct walbuf_file *)file);
 }
 
 const char *sq_vfs_name(void)

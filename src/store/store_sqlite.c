@@ -302,8 +302,6 @@ static int sq_commit(struct store *base)
 	int rc = sq_simple(s, SQ_COMMIT);
 	if (rc)
 		sq_rollback(base);
-	else if (s->deferred_sync && sq_vfs_flush_wal(s->db) != SQLITE_OK)
-		rc = sq_fail(s, SQLITE_IOERR, "flush the WAL"); /* sync will fail too */
 	s->in_tx = false;
 	return rc;
 }
@@ -494,8 +492,7 @@ static int sq_configure(struct sq_store *s, char *err, size_t cap)
 {
 	int rc = sq_exec(s, "PRAGMA foreign_keys = ON", err, cap);
 	if (!rc)
-		rc = sq_exec(s, s->deferred_sync ? "PRAGMA synchronous = NORMAL"
-						 : "PRAGMA synchronous = FULL", err, cap);
+		rc = sq_exec(s, "PRAGMA synchronous = FULL", err, cap);
 	if (!rc) /* 64 MiB of page cache: the hot pages of every table stay in memory */
 		rc = sq_exec(s, "PRAGMA cache_size = -65536", err, cap);
 	if (!rc) /* savepoint (statement) journals in memory, not in temp files: the
@@ -537,6 +534,21 @@ static void sq_close(struct store *base)
 	free(s);
 }
 
+/* "file:" + path with %, ? and # escaped + "?" + param (heap). */
+static char *sq_uri_with(const char *path, const char *param)
+{
+	size_t len = strlen(path);
+	char *uri = malloc(5 + 3 * len + 1 + strlen(param) + 1);
+	if (!uri)
+		return NULL;
+	char *w = uri + sprintf(uri, "file:");
+	for (const char *p = path; *p; p++)
+		w += (*p == '%' || *p == '?' || *p == '#') ? sprintf(w, "%%%02X", (unsigned char)*p)
+							   : sprintf(w, "%c", *p);
+	sprintf(w, "?%s", param);
+	return uri;
+}
+
 static int sq_connect(struct sq_store *s, const char *path, unsigned flags, char *err, size_t cap)
 {
 	int oflags = SQLITE_OPEN_NOMUTEX;
@@ -544,7 +556,17 @@ static int sq_connect(struct sq_store *s, const char *path, unsigned flags, char
 		oflags |= SQLITE_OPEN_READONLY;
 	else
 		oflags |= SQLITE_OPEN_READWRITE | (flags & STORE_CREATE ? SQLITE_OPEN_CREATE : 0);
-	int rc = sqlite3_open_v2(path, &s->db, oflags, sq_vfs_name());
+	/* A deferred-sync writer says so in its URI: its WAL's syncs become
+	 * flushes in the VFS, and sq_sync does the fdatasync. */
+	char *uri = NULL;
+	if (s->deferred_sync && path[0] && strcmp(path, ":memory:") != 0) {
+		uri = sq_uri_with(path, SQ_VFS_DEFER_PARAM "=1");
+		if (!uri)
+			return CAT_INTERNAL;
+		oflags |= SQLITE_OPEN_URI;
+	}
+	int rc = sqlite3_open_v2(uri ? uri : path, &s->db, oflags, sq_vfs_name());
+	free(uri);
 	if (rc != SQLITE_OK) {
 		sq_errf(err, cap, "cannot open database %s: %s", path,
 			s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
