@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/digits.h"
 #include "base/utf8.h"
 #include "core/catalog.h"
 
@@ -25,16 +26,6 @@ int params_fail(struct params_error *err, int code, const char *param, const cha
 	return code;
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Percent-decodes s[0..len) into out (room for len+1); '+' is a space.
  * Returns the decoded length, or -1 on a bad escape or an encoded NUL. */
@@ -48,7 +39,7 @@ static long url_decode(const char *s, size_t len, char *out)
 		} else if (c == '%') {
 			if (i + 2 >= len)
 				return -1;
-			int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
+			int hi = digits_hex_value(s[i + 1]), lo = digits_hex_value(s[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -1;
 			c = (char)(hi * 16 + lo);

@@ -13,6 +13,7 @@
 
 #include "api/http.h"
 #include "base/crypto.h"
+#include "base/digits.h"
 #include "base/log.h"
 #include "base/utf8.h"
 #include "core/catalog.h"
@@ -245,24 +246,14 @@ static void completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 /* Percent-decoding of the URL and its query, as MHD's own except that
  * "%00" stays as it is: a NUL would cut the text short and let
  * "/v1/payment_intents%00/x" pass for "/v1/payment_intents". */
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 static size_t unescape(void *cls, struct MHD_Connection *conn, char *text)
 {
 	(void)cls, (void)conn;
 	char *w = text;
 	for (const char *r = text; *r; r++) {
-		int hi = r[0] == '%' ? hex_digit(r[1]) : -1;
-		int lo = hi >= 0 ? hex_digit(r[2]) : -1;
+		int hi = r[0] == '%' ? digits_hex_value(r[1]) : -1;
+		int lo = hi >= 0 ? digits_hex_value(r[2]) : -1;
 		if (lo >= 0 && (hi | lo) != 0) {
 			*w++ = (char)(hi * 16 + lo);
 			r += 2;

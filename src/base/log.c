@@ -9,6 +9,8 @@
  * And every member whose key names a secret is replaced whole. */
 #include "base/log.h"
 
+#include "base/digits.h"
+
 #include <ctype.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -49,20 +51,6 @@ int log_key_is_secret(const char *key)
 	return 0;
 }
 
-static bool luhn_ok(const char *digits, size_t n)
-{
-	int sum = 0;
-	for (size_t i = 0; i < n; i++) {
-		int d = digits[n - 1 - i] - '0';
-		if (i % 2 == 1) {
-			d *= 2;
-			if (d > 9)
-				d -= 9;
-		}
-		sum += d;
-	}
-	return sum % 10 == 0;
-}
 
 /* Length in chars of the digit run at s (digits with single separators
  * between them); its digits are copied to digits[], their count to *n. */
@@ -135,7 +123,7 @@ char *log_redact(const char *in, char *out, size_t cap)
 		if (isdigit((unsigned char)*p)) { /* even glued to letters: ref4242... */
 			char digits[CARD_MAX_DIGITS];
 			size_t n, chars = digit_run(p, digits, sizeof digits, &n);
-			bool card = n >= CARD_MIN_DIGITS && n <= CARD_MAX_DIGITS && luhn_ok(digits, n);
+			bool card = n >= CARD_MIN_DIGITS && n <= CARD_MAX_DIGITS && digits_luhn_ok(digits, n);
 			if (card || n > CARD_MAX_DIGITS)
 				put_masked_run(&k, p, chars, n);
 			else

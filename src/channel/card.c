@@ -4,6 +4,8 @@
  * logs or copies the number (the fingerprint is a keyed one-way hash). */
 #include "channel/card.h"
 
+#include "base/digits.h"
+
 #include <string.h>
 
 #include "base/crypto.h"
@@ -30,17 +32,7 @@ bool card_luhn_ok(const char *number)
 	size_t n = digits_len(number, 64);
 	if (n == 0)
 		return false;
-	unsigned sum = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned d = (unsigned)(number[n - 1 - i] - '0');
-		if (i % 2 == 1) {
-			d *= 2;
-			if (d > 9)
-				d -= 9;
-		}
-		sum += d;
-	}
-	return sum % 10 == 0;
+	return digits_luhn_ok(number, n);
 }
 
 /* The number made of the first `len` digits, or -1 when there are fewer. */

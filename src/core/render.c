@@ -43,23 +43,6 @@ static json_t *metadata(const char *text)
 	return json_is_object(m) ? m : (json_decref(m), json_object());
 }
 
-json_t *render_error(int code, const char *param, const char *message, const char *lang)
-{
-	const struct catalog_entry *e = catalog_get(code);
-	if (!e)
-		e = catalog_get(CAT_INTERNAL);
-	bool card = e->type == CAT_TYPE_CARD_ERROR;
-	if (!message || !*message)
-		message = card ? e->message_en : e->description;
-	json_t *err = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s}", "type", catalog_type_name(e->type),
-				"code", e->stripe_code, "message", message, "payd_code", e->code,
-				"user_message", catalog_message(e, lang), "advice", e->advice);
-	if (card)
-		json_object_set_new(err, "decline_code", json_string(e->slug));
-	if (param && *param)
-		json_object_set_new(err, "param", json_string(param));
-	return err;
-}
 
 static void write_method(struct jsonw *w, const struct payment_method *m)
 {
@@ -138,16 +121,20 @@ static const struct payment_attempt *find_attempt(const struct payment_attempt *
 	return NULL;
 }
 
-/* Stripe's error object, as text members of an open object. */
-static void write_error_members(struct jsonw *w, const struct catalog_entry *e, const char *lang)
+/* Stripe's error object, as text members of an open object.  `message`
+ * NULL or "" takes the catalog's text. */
+static void write_error_members(struct jsonw *w, const struct catalog_entry *e,
+				const char *message, const char *lang)
 {
 	bool card = e->type == CAT_TYPE_CARD_ERROR;
+	if (!message || !*message)
+		message = card ? e->message_en : e->description;
 	jsonw_key(w, "type");
 	jsonw_string(w, catalog_type_name(e->type));
 	jsonw_key(w, "code");
 	jsonw_string(w, e->stripe_code);
 	jsonw_key(w, "message");
-	jsonw_string(w, card ? e->message_en : e->description);
+	jsonw_string(w, message);
 	jsonw_key(w, "payd_code");
 	jsonw_int(w, e->code);
 	jsonw_key(w, "user_message");
@@ -170,7 +157,7 @@ static void write_last_error(struct jsonw *w, const struct payment_intent *pi,
 	}
 	const struct payment_attempt *a = find_attempt(attempts, n, pi->last_error_attempt_id);
 	jsonw_begin_object(w);
-	write_error_members(w, e, lang);
+	write_error_members(w, e, NULL, lang);
 	jsonw_key(w, "charge");
 	jsonw_string_or_null(w, pi->last_error_attempt_id);
 	if (a) {
@@ -273,6 +260,24 @@ static void write_intent(struct jsonw *w, const struct payment_intent *pi,
 		write_attempt(w, &attempts[i]);
 	jsonw_end_array(w);
 	jsonw_end_object(w);
+}
+
+json_t *render_error(int code, const char *param, const char *message, const char *lang)
+{
+	const struct catalog_entry *e = catalog_get(code);
+	struct jsonw w;
+	jsonw_init(&w);
+	jsonw_begin_object(&w);
+	write_error_members(&w, e ? e : catalog_get(CAT_INTERNAL), message, lang);
+	if (param && *param) {
+		jsonw_key(&w, "param");
+		jsonw_string(&w, param);
+	}
+	jsonw_end_object(&w);
+	char *text = jsonw_take(&w);
+	json_t *o = text ? json_loads(text, 0, NULL) : NULL;
+	free(text);
+	return o ? o : json_object();
 }
 
 char *render_intent_text(const struct payment_intent *pi, const struct payment_attempt *attempts,
