@@ -131,7 +131,8 @@ static void submit(struct request *req, enum engine_cmd_kind kind, const char *c
 		http_params_error(req, &err);
 		return;
 	}
-	json_t *hashed = methods_redacted_params(req, req->params);
+	bool keyed = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Idempotency-Key");
+	json_t *hashed = keyed ? methods_redacted_params(req, req->params) : NULL;
 	bool ok = http_prepare_cmd(req, kind, hashed);
 	json_decref(hashed);
 	if (ok)

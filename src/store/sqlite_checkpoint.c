@@ -14,7 +14,7 @@
 #include "core/catalog.h"
 #include "store/sqlite_internal.h"
 
-#define SQ_CHECKPOINT_PAGES 4000 /* ~16 MiB of WAL */
+#define SQ_CHECKPOINT_PAGES 16000 /* ~64 MiB of WAL: hot pages are copied once per checkpoint */
 
 struct sq_checkpointer {
 	pthread_t thread;
