@@ -156,7 +156,9 @@ static void wait_for_work(struct engine *e, int64_t wait_ms)
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000;
 	}
-	while (!e->head && !e->stopping && !durable_waiting(e))
+	/* Stopping, the engine still waits for the syncer to release what it
+	 * has committed; it waits for nothing else. */
+	while (!e->head && !durable_waiting(e) && (!e->stopping || e->waiting_head))
 		if (pthread_cond_timedwait(&e->wake, &e->lock, &until) == ETIMEDOUT)
 			break;
 }
@@ -429,8 +431,6 @@ static void *engine_main(void *arg)
 		int n = gather(e, batch, &done);
 		if (n > 0)
 			run_batch(e, batch, n);
-		else if (done && e->waiting_head)
-			done = false; /* stopping: first answer what is committed */
 	}
 	free(batch);
 	return NULL;
