@@ -1,0 +1,261 @@
+/* tests/unit/test_engine: the engine in-process, on a temporary database
+ * and a manual clock: Idempotency-Keys are replayed, refused with other
+ * parameters, and forgotten after their TTL; an attempt of unknown
+ * outcome is settled by the resolver once its query is due, never resent,
+ * and the ledger balances. */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/crypto.h"
+#include "base/log.h"
+#include "core/catalog.h"
+#include "engine/engine.h"
+#include "store/store.h"
+
+#define START_MS ((int64_t)1795300000000) /* 2026-11-21 */
+#define WAIT_MS 5000                      /* bound on any wait for the engine */
+
+static char dir[64], db[128];
+static struct clock_manual clock_m;
+static struct channel *sandbox;
+static struct engine *engine;
+static char merchant[ID_MAX];
+static FILE *log_sink;
+
+static void start(void)
+{
+	snprintf(dir, sizeof dir, "/tmp/payd-test-engine-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(db, sizeof db, "%s/payd.db", dir);
+	log_sink = tmpfile();
+	log_set_output(log_sink);
+	clock_manual_init(&clock_m, START_MS);
+
+	struct store *s;
+	char err[256];
+	struct store_open_opts opts = {.flags = STORE_CREATE};
+	cr_assert_eq(store_open_sqlite(db, &opts, &s, err, sizeof err), CAT_OK, "%s", err);
+	cr_assert_eq(store_begin(s), CAT_OK);
+	cr_assert_eq(s->ops->merchant_ensure(s, "acme", "acct_000000000000000000000001", START_MS,
+					     merchant), CAT_OK);
+	cr_assert_eq(store_commit(s), CAT_OK);
+	store_close(s);
+
+	sandbox = sandbox_channel_new("sandbox");
+	sandbox_channel_set_clock(sandbox, &clock_m.clock);
+	struct engine_config cfg = {.db_path = db, .clock = &clock_m.clock, .seed = 42,
+				    .sandbox = sandbox, .resolve_first_ms = 1000};
+	cr_assert_eq(engine_start(&cfg, &engine, err, sizeof err), CAT_OK, "%s", err);
+}
+
+static void stop(void)
+{
+	engine_stop(engine);
+	engine_free(engine);
+	sandbox->ops->destroy(sandbox);
+	const char *const suffixes[] = {"", "-wal", "-shm"};
+	for (size_t i = 0; i < 3; i++) {
+		char path[160];
+		snprintf(path, sizeof path, "%s%s", db, suffixes[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+	log_set_output(stderr);
+	fclose(log_sink);
+}
+
+TestSuite(engine, .init = start, .fini = stop);
+
+/* ---- submitting and waiting ---------------------------------------------- */
+
+struct waiter {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done;
+};
+
+static void replied(struct engine_cmd *cmd)
+{
+	struct waiter *w = cmd->reply_ctx;
+	pthread_mutex_lock(&w->lock);
+	w->done = true;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* Submits cmd and waits (bounded) for its answer; returns the parsed body. */
+static json_t *run(struct engine_cmd *cmd)
+{
+	struct waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false};
+	cmd->reply = replied;
+	cmd->reply_ctx = &w;
+	cr_assert_eq(engine_submit(engine, cmd), CAT_OK);
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += WAIT_MS / 1000;
+	pthread_mutex_lock(&w.lock);
+	while (!w.done && pthread_cond_timedwait(&w.cond, &w.lock, &until) == 0)
+		;
+	bool done = w.done;
+	pthread_mutex_unlock(&w.lock);
+	cr_assert(done, "the engine did not answer within %d ms", WAIT_MS);
+	json_t *body = json_loads(cmd->body, 0, NULL);
+	cr_assert_not_null(body, "not JSON: %s", cmd->body);
+	return body;
+}
+
+static void create_cmd(struct engine_cmd *cmd, int64_t amount, const char *key)
+{
+	memset(cmd, 0, sizeof *cmd);
+	cmd->kind = CMD_PI_CREATE;
+	memcpy(cmd->merchant_id, merchant, sizeof cmd->merchant_id);
+	strcpy(cmd->lang, "en");
+	cmd->pi.fields = PI_F_AMOUNT | PI_F_CURRENCY;
+	cmd->pi.amount = amount;
+	strcpy(cmd->pi.currency, "CNY");
+	if (key) {
+		cmd->has_idem = true;
+		snprintf(cmd->idem_key, sizeof cmd->idem_key, "%s", key);
+		char text[64];
+		snprintf(text, sizeof text, "amount=%lld", (long long)amount);
+		crypto_sha256(text, strlen(text), cmd->fingerprint);
+	}
+}
+
+static const char *str(json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+	cr_assert_not_null(v, "no %s", key);
+	return v;
+}
+
+/* ---- idempotency ---------------------------------------------------------- */
+
+Test(engine, idempotency_replay_reuse_and_expiry)
+{
+	struct engine_cmd first, again, other, later;
+	create_cmd(&first, 100, "order-1");
+	json_t *a = run(&first);
+	cr_assert_eq(first.http_status, 200);
+	cr_assert_not(first.replayed);
+
+	create_cmd(&again, 100, "order-1");
+	json_t *b = run(&again);
+	cr_assert(again.replayed);
+	cr_assert_str_eq(again.body, first.body, "a replay is the first answer, byte for byte");
+
+	create_cmd(&other, 250, "order-1");
+	json_t *c = run(&other);
+	cr_assert_eq(other.http_status, 400);
+	cr_assert_str_eq(str(json_object_get(c, "error"), "type"), "idempotency_error");
+
+	clock_manual_advance(&clock_m, 24 * 3600 * 1000 + 1000); /* past the TTL */
+	create_cmd(&later, 250, "order-1");
+	json_t *d = run(&later);
+	cr_assert_eq(later.http_status, 200, "a forgotten key is new again: %s", later.body);
+	cr_assert_str_neq(str(d, "id"), str(a, "id"));
+	cr_assert_eq(json_integer_value(json_object_get(d, "amount")), 250);
+
+	json_decref(a), json_decref(b), json_decref(c), json_decref(d);
+	engine_cmd_release(&first), engine_cmd_release(&again);
+	engine_cmd_release(&other), engine_cmd_release(&later);
+}
+
+/* ---- the resolver --------------------------------------------------------- */
+
+/* Reads the intent's status through a reader connection of our own. */
+static char *status_of(const char *id)
+{
+	struct store *s;
+	char err[256];
+	struct store_open_opts opts = {.flags = STORE_READONLY};
+	cr_assert_eq(store_open_sqlite(db, &opts, &s, err, sizeof err), CAT_OK, "%s", err);
+	struct payment_intent pi = {0};
+	cr_assert_eq(s->ops->intent_get(s, merchant, id, &pi), CAT_OK);
+	char *status = strdup(pi_status_name(pi.status));
+	payment_intent_clear(&pi);
+	store_close(s);
+	return status;
+}
+
+static void confirm_timeout_card(struct engine_cmd *cmd, const char *number)
+{
+	create_cmd(cmd, 700, NULL);
+	struct card_input card = {.exp_month = 12, .exp_year = 2030};
+	snprintf(card.number, sizeof card.number, "%s", number);
+	cr_assert_eq(sandbox->ops->tokenize_card(sandbox, &card, &cmd->pi.method), CAT_OK);
+	strcpy(cmd->pi.method.id, "pm_test");
+	cmd->pi.fields |= PI_F_METHOD;
+	cmd->pi.confirm = true;
+}
+
+static void resolves_to(const char *number, const char *expected)
+{
+	struct engine_cmd cmd;
+	confirm_timeout_card(&cmd, number);
+	json_t *pi = run(&cmd);
+	cr_assert_eq(cmd.http_status, 200);
+	cr_assert_str_eq(str(pi, "status"), "processing", "a timeout is not a failure");
+	char id[ID_MAX];
+	snprintf(id, sizeof id, "%s", str(pi, "id"));
+
+	char *before = status_of(id);
+	cr_assert_str_eq(before, "processing", "no query before it is due");
+	free(before);
+
+	clock_manual_advance(&clock_m, 1000); /* the first query is due */
+	char *now = NULL;
+	for (int waited = 0; waited < WAIT_MS; waited += 10) {
+		free(now);
+		now = status_of(id);
+		if (strcmp(now, "processing") != 0)
+			break;
+		usleep(10 * 1000);
+	}
+	cr_assert_str_eq(now, expected);
+	free(now);
+	json_decref(pi);
+	engine_cmd_release(&cmd);
+}
+
+Test(engine, timeout_after_taking_the_money_settles_to_succeeded)
+{
+	resolves_to("4000000000000202", "succeeded");
+}
+
+Test(engine, timeout_before_taking_the_money_settles_to_failed)
+{
+	resolves_to("4000000000000210", "requires_payment_method");
+}
+
+Test(engine, ledger_balances_after_resolved_payments)
+{
+	resolves_to("4000000000000202", "succeeded");
+	resolves_to("4000000000000210", "requires_payment_method");
+	engine_stop(engine); /* everything committed and released */
+	struct store *s;
+	char err[256];
+	struct store_open_opts opts = {.flags = STORE_READONLY};
+	cr_assert_eq(store_open_sqlite(db, &opts, &s, err, sizeof err), CAT_OK, "%s", err);
+	struct store_audit audit;
+	cr_assert_eq(s->ops->ledger_audit(s, &audit), CAT_OK);
+	cr_assert_eq(audit.bad_balances + audit.bad_pending + audit.unbalanced +
+			     audit.currency_nonzero, 0);
+	char code[STORE_CODE_MAX + 1];
+	snprintf(code, sizeof code, "merchant:%s:CNY", merchant);
+	struct ledger_account acct;
+	cr_assert_eq(s->ops->account_find(s, code, &acct), CAT_OK);
+	cr_assert_eq(acct.posted, 700, "charged once, the succeeded payment only");
+	store_close(s);
+	/* stop() stops it again: make that a restart of a stopped engine. */
+	struct engine_config cfg = {.db_path = db, .clock = &clock_m.clock, .seed = 43,
+				    .sandbox = sandbox, .resolve_first_ms = 1000};
+	engine_free(engine);
+	cr_assert_eq(engine_start(&cfg, &engine, err, sizeof err), CAT_OK, "%s", err);
+}
