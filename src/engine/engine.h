@@ -92,6 +92,11 @@ struct engine_cmd {
 
 	/* A refusal's details (param and message), for the error object. */
 	struct params_error err;
+	/* Set by the engine: the request carried an Idempotency-Key (has_idem
+	 * is cleared for a replay), and the code a command failed with after
+	 * writing (its batch is run again without it). */
+	bool idem_asked;
+	int failed_code;
 
 	/* The answer, set before `reply` is called (from the engine thread). */
 	int http_status;

@@ -2,7 +2,7 @@
  * capture, cancel) and the application of channel results to intents and
  * their attempts.  Every change of status is checked against the state
  * machine of core/payment, appends its event and moves money in the
- * ledger in the same savepoint. */
+ * ledger in the same transaction. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -167,8 +167,7 @@ static int apply_fields(struct payment_intent *pi, struct pi_args *a, struct par
 		memcpy(pi->currency, a->currency, sizeof pi->currency);
 	if (a->fields & PI_F_DESCRIPTION) {
 		free(pi->description);
-		pi->description = a->description;
-		a->description = NULL;
+		pi->description = a->description ? strdup(a->description) : NULL;
 	}
 	if (a->fields & PI_F_CUSTOMER)
 		memcpy(pi->customer, a->customer, sizeof pi->customer);

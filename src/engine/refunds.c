@@ -2,7 +2,7 @@
  * The engine is the only writer, so "never refund more than was received"
  * holds under any concurrency: each refund is checked against the
  * intent's amount_refunded (which counts pending and succeeded refunds)
- * and raises it in the same savepoint.  The money is held (merchant ->
+ * and raises it in the same transaction.  The money is held (merchant ->
  * channel) while the channel works; a success settles the hold, a failure
  * releases it and lowers amount_refunded again. */
 #include <stdlib.h>

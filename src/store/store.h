@@ -134,6 +134,10 @@ struct store_ops {
 	 * commits are durable already. */
 	int (*sync)(struct store *s);
 	void (*rollback)(struct store *s);
+	/* Rows written (inserted, updated, deleted) through this connection
+	 * since it opened: a command that fails after writing is told apart
+	 * from one that failed before. */
+	uint64_t (*changes)(struct store *s);
 	/* One command's changes inside a batch transaction: savepoint, then
 	 * release (keep) or rollback_to (undo just this command). */
 	int (*savepoint)(struct store *s);

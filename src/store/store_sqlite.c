@@ -352,6 +352,11 @@ int sq_savepoint_end(struct sq_store *s, int rc)
 
 /* A caller's savepoint around one command of a batch (the engine's): a
  * name of its own, so the savepoints of single operations nest inside it. */
+static uint64_t sq_changes(struct store *base)
+{
+	return (uint64_t)sqlite3_total_changes64(sq(base)->db);
+}
+
 static int sq_cmd_savepoint(struct store *base)
 {
 	struct sq_store *s = sq(base);
@@ -1149,6 +1154,7 @@ const struct store_ops store_sqlite_ops = {
 	.commit = sq_commit,
 	.sync = sq_sync,
 	.rollback = sq_rollback,
+	.changes = sq_changes,
 	.savepoint = sq_cmd_savepoint,
 	.release = sq_cmd_release,
 	.rollback_to = sq_cmd_rollback_to,

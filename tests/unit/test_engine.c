@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "base/clock.h"
 #include "base/crypto.h"
 #include "base/log.h"
@@ -258,4 +260,75 @@ Test(engine, ledger_balances_after_resolved_payments)
 				    .sandbox = sandbox, .resolve_first_ms = 1000};
 	engine_free(engine);
 	cr_assert_eq(engine_start(&cfg, &engine, err, sizeof err), CAT_OK, "%s", err);
+}
+
+/* ---- a command that fails after writing ------------------------------------ */
+
+static long count_rows(const char *sql)
+{
+	sqlite3 *raw;
+	cr_assert_eq(sqlite3_open_v2(db, &raw, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3_stmt *st;
+	cr_assert_eq(sqlite3_prepare_v2(raw, sql, -1, &st, NULL), SQLITE_OK);
+	cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+	long n = (long)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(raw);
+	return n;
+}
+
+/* create+confirm with no payment method writes the intent's creation
+ * event before it finds the method missing: none of it may stay, while
+ * the commands around it (submitted together, so usually in one batch)
+ * are kept, and the refusal is what its Idempotency-Key replays. */
+Test(engine, failure_after_writing_leaves_nothing_and_spares_the_batch)
+{
+	struct engine_cmd good1, bad, good2, bad_again;
+	struct waiter w[3];
+	struct engine_cmd *cmds[3] = {&good1, &bad, &good2};
+	create_cmd(&good1, 101, NULL);
+	create_cmd(&bad, 102, "no-method");
+	bad.pi.confirm = true;
+	create_cmd(&good2, 103, NULL);
+	for (int i = 0; i < 3; i++) {
+		pthread_mutex_init(&w[i].lock, NULL);
+		pthread_cond_init(&w[i].cond, NULL);
+		w[i].done = false;
+		cmds[i]->reply = replied;
+		cmds[i]->reply_ctx = &w[i];
+	}
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(engine_submit(engine, cmds[i]), CAT_OK);
+	for (int i = 0; i < 3; i++) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += WAIT_MS / 1000;
+		pthread_mutex_lock(&w[i].lock);
+		while (!w[i].done && pthread_cond_timedwait(&w[i].cond, &w[i].lock, &until) == 0)
+			;
+		cr_assert(w[i].done, "command %d got no answer", i);
+		pthread_mutex_unlock(&w[i].lock);
+	}
+	cr_assert_eq(good1.http_status, 200);
+	cr_assert_eq(good2.http_status, 200);
+	cr_assert_eq(bad.http_status, 400, "%s", bad.body);
+	json_t *body = json_loads(bad.body, 0, NULL);
+	json_t *err = json_object_get(body, "error");
+	cr_assert_str_eq(str(err, "code"), "parameter_missing");
+	cr_assert_str_eq(str(err, "param"), "payment_method");
+	json_decref(body);
+
+	cr_assert_eq(count_rows("SELECT count(*) FROM payment_intents WHERE amount = 102"), 0);
+	cr_assert_eq(count_rows("SELECT count(*) FROM payment_intents WHERE amount IN (101, 103)"), 2);
+	cr_assert_eq(count_rows("SELECT count(*) FROM events"), 2, "one creation event per kept intent");
+
+	create_cmd(&bad_again, 102, "no-method");
+	bad_again.pi.confirm = true;
+	json_t *replay = run(&bad_again);
+	cr_assert(bad_again.replayed);
+	cr_assert_str_eq(bad_again.body, bad.body);
+	json_decref(replay);
+	for (int i = 0; i < 3; i++)
+		engine_cmd_release(cmds[i]);
+	engine_cmd_release(&bad_again);
 }
