@@ -1,8 +1,10 @@
 /* engine/engine: the writer thread, its bounded queue and group commit.
  * See engine.h for the model.  One batch:
- *   BEGIN; per command: SAVEPOINT, execute, RELEASE or ROLLBACK TO;
- *   COMMIT (the one fsync); answer; send the channel calls recorded;
- * channel results are queued for the next batch, ahead of new requests. */
+ *   BEGIN; execute each command (one that fails after writing makes the
+ *   batch roll back and run again without it); COMMIT, written to the OS;
+ *   the syncer thread's fdatasync; then answer and send the channel calls
+ *   recorded.  Channel results are queued for the next batch, ahead of
+ *   new requests. */
 #include "engine/internal.h"
 
 #include <errno.h>

@@ -1,10 +1,12 @@
 /* engine/engine: the single writer.  HTTP threads turn requests into
  * commands and submit them; one engine thread takes them from a bounded
- * queue in batches, runs a whole batch in one transaction (each command
- * inside its own savepoint, so one refused command does not spoil the
- * others), commits once — one fsync for the batch: group commit — and only
- * then answers.  Channel calls go out after the commit that recorded them
- * (promise 5); their results come back as commands of their own.
+ * queue in batches, runs a whole batch in one transaction (a command that
+ * fails after writing makes the batch run again without it, so one refused
+ * command does not spoil the others), commits once — one fsync for the
+ * batch, on a thread of its own: group commit — and only once that fsync
+ * has returned answers.  Channel calls go out after the commit that
+ * recorded them is durable (promise 5); their results come back as
+ * commands of their own.
  *
  * A reply is a finished HTTP answer (status and JSON body), rendered in
  * the engine because a POST with an Idempotency-Key must save exactly

@@ -2,7 +2,7 @@
  * and batches; payments.c and refunds.c: the commands; resolver.c:
  * attempts of unknown outcome; books.c: ledger accounts and transfers;
  * idem.c: Idempotency-Key handling).  Only the engine thread touches
- * anything here but the queue. */
+ * anything here but the queue and the syncer's counters (under `lock`). */
 #ifndef PAYD_ENGINE_INTERNAL_H
 #define PAYD_ENGINE_INTERNAL_H
 
