@@ -23,8 +23,7 @@ static const char *const update_params[] = {
 static const char *const confirm_params[] = {
 	"payment_method", "payment_method_data", "verification_code", "capture_method",
 	IGNORED_PARAMS, NULL};
-static const char *const capture_params[] = {"amount_to_capture", "final_capture", "metadata",
-					     IGNORED_PARAMS, NULL};
+static const char *const capture_params[] = {"amount_to_capture", IGNORED_PARAMS, NULL};
 static const char *const cancel_params[] = {"cancellation_reason", IGNORED_PARAMS, NULL};
 static const char *const list_params[] = {"limit", "starting_after", "ending_before",
 					  "expand", NULL};

@@ -145,6 +145,11 @@ bool http_prepare_cmd(struct request *req, enum engine_cmd_kind kind,
 	char *canonical = json_dumps(fingerprint_params, JSON_COMPACT | JSON_SORT_KEYS);
 	size_t text_len = strlen(req->method) + strlen(req->path) + (canonical ? strlen(canonical) : 0) + 3;
 	char *text = malloc(text_len);
+	if (!text) {
+		free(canonical);
+		http_error(req, CAT_INTERNAL, NULL, NULL);
+		return false;
+	}
 	snprintf(text, text_len, "%s %s %s", req->method, req->path, canonical ? canonical : "");
 	crypto_sha256(text, strlen(text), cmd->fingerprint);
 	free(text);
@@ -225,6 +230,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		http_error(req, CAT_BODY_TOO_LARGE, NULL, "The request is larger than payd accepts.");
 	else
 		router_dispatch(req);
+	/* A read may have seen a commit whose fsync is still running: show it
+	 * only once it is durable (at most one fsync's wait). */
+	if (!req->suspended && strcmp(method, "GET") == 0)
+		engine_wait_durable(req->srv->engine);
 	return req->suspended ? MHD_YES : send_answer(req);
 }
 

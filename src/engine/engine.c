@@ -217,11 +217,33 @@ static struct engine_cmd *answered(struct engine_cmd *cmd)
 }
 
 /* Saves the Idempotency-Key answer of what cmd produced, if it has one. */
-static int save_key(struct engine *e, struct engine_cmd *reply_to, enum exec_result out)
+static int save_key(struct engine *e, struct engine_cmd *cmd, enum exec_result out)
 {
+	struct engine_cmd *reply_to = answered(cmd);
 	if (!reply_to || !reply_to->has_idem || out == EXEC_NONE)
 		return CAT_OK;
-	return idem_save(e, reply_to, out == EXEC_CALL, reply_to->target_id);
+	/* The last answer of a request whose key is marked in flight (cmd is
+	 * its channel result) replaces the mark whatever it says. */
+	return idem_save(e, reply_to, out == EXEC_CALL, reply_to != cmd, reply_to->target_id);
+}
+
+/* A channel result that could not be applied (its batch failed, or its
+ * command was refused): the outcome is in the channel, not in payd.
+ * Payments are asked about again; a capture, void or refund stays marked
+ * in flight in the database and is recovered at the next start. */
+static void result_lost(struct engine *e, const struct engine_cmd *cmd)
+{
+	switch (cmd->ch_req.op) {
+	case CH_OP_AUTHORIZE:
+	case CH_OP_VERIFY:
+	case CH_OP_QUERY:
+		resolver_track(e, cmd->ch_req.reference, 0);
+		break;
+	default:
+		log_msg(LOG_ERROR, "channel_result_lost",
+			"the answer to %s could not be recorded; it stays in flight until the next start",
+			cmd->ch_req.reference);
+	}
 }
 
 /* Answers a command with the error it failed with.  Nothing of it is in
@@ -229,13 +251,12 @@ static int save_key(struct engine *e, struct engine_cmd *reply_to, enum exec_res
 static enum exec_result refuse(struct engine *e, struct engine_cmd *cmd, int rc)
 {
 	struct engine_cmd *reply_to = answered(cmd);
-	if (cmd->kind == CMD_CHANNEL_RESULT && cmd->ch_req.op != CH_OP_REFUND &&
-	    cmd->ch_req.op != CH_OP_QUERY_REFUND)
-		resolver_track(e, cmd->ch_req.reference, 0); /* the answer is lost: ask again */
+	if (cmd->kind == CMD_CHANNEL_RESULT)
+		result_lost(e, cmd);
 	if (!reply_to)
 		return EXEC_NONE;
 	engine_reply_error(reply_to, rc, reply_to->err.param, reply_to->err.message);
-	save_key(e, reply_to, EXEC_REPLY); /* a lost save is harmless: nothing changed */
+	save_key(e, cmd, EXEC_REPLY); /* a lost save is harmless: nothing changed */
 	return EXEC_REPLY;
 }
 
@@ -264,7 +285,7 @@ static enum exec_result exec_one(struct engine *e, struct engine_cmd *cmd, bool 
 	uint64_t written = s->ops->changes(s);
 	int rc = exec_dispatch(e, cmd, &out);
 	if (rc == CAT_OK)
-		rc = save_key(e, reply_to, out);
+		rc = save_key(e, cmd, out);
 	if (rc != CAT_OK && s->ops->changes(s) != written) {
 		cmd->failed_code = rc;
 		*dirty = true;
@@ -301,9 +322,8 @@ static void fail_batch(struct engine *e, struct engine_cmd **batch, int n, enum 
 		struct engine_cmd *reply_to = answered(batch[i]);
 		if (res[i] == EXEC_CALL && batch[i]->has_idem && reply_to == batch[i])
 			idem_live_remove(e, batch[i]);
-		if (batch[i]->kind == CMD_CHANNEL_RESULT &&
-		    (batch[i]->ch_req.op == CH_OP_AUTHORIZE || batch[i]->ch_req.op == CH_OP_VERIFY))
-			resolver_track(e, batch[i]->ch_req.reference, 0); /* result lost: ask again */
+		if (batch[i]->kind == CMD_CHANNEL_RESULT)
+			result_lost(e, batch[i]);
 		if (reply_to)
 			engine_reply_error(reply_to, CAT_STORAGE_UNAVAILABLE, NULL, NULL);
 		res[i] = reply_to ? EXEC_REPLY : EXEC_NONE;
@@ -411,6 +431,8 @@ static int run_commands(struct engine *e, struct engine_cmd **batch, int n, enum
 		bool dirty = false;
 		int ran = 0;
 		e->call_count = 0;
+		for (int i = 0; i < n; i++)
+			res[i] = EXEC_NONE; /* fail_batch reads them if BEGIN fails */
 		int rc = store_begin(e->store);
 		while (ran < n && rc == CAT_OK && !dirty) {
 			res[ran] = exec_one(e, batch[ran], &dirty, &live_added[ran]);
@@ -464,6 +486,7 @@ static void *syncer_main(void *arg)
 		pthread_mutex_lock(&e->lock);
 		e->synced = target;
 		pthread_cond_signal(&e->wake);
+		pthread_cond_broadcast(&e->durable);
 	}
 	pthread_mutex_unlock(&e->lock);
 	return NULL;
@@ -473,6 +496,8 @@ static void *engine_main(void *arg)
 {
 	struct engine *e = arg;
 	struct engine_cmd **batch = malloc(ENGINE_BATCH_MAX * sizeof *batch);
+	if (!batch)
+		abort(); /* at start, before anything is taken */
 	for (bool done = false; !done;) {
 		release_durable(e);
 		int n = gather(e, batch, &done);
@@ -538,10 +563,14 @@ int engine_start(const struct engine_config *cfg, struct engine **out, char *err
 	pthread_condattr_destroy(&attr);
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_cond_init(&e->sync_wake, NULL);
-	if (pthread_create(&e->syncer, NULL, syncer_main, e) != 0 ||
-	    pthread_create(&e->thread, NULL, engine_main, e) != 0) {
+	pthread_cond_init(&e->durable, NULL);
+	if (pthread_create(&e->syncer, NULL, syncer_main, e) != 0) {
+		snprintf(err, err_cap, "cannot start the syncer thread");
+		abort(); /* nothing is taken yet: no half-started engine to clean up */
+	}
+	if (pthread_create(&e->thread, NULL, engine_main, e) != 0) {
 		snprintf(err, err_cap, "cannot start the engine thread");
-		return CAT_INTERNAL;
+		abort();
 	}
 	*out = e;
 	return CAT_OK;
@@ -557,6 +586,7 @@ void engine_stop(struct engine *e)
 	pthread_mutex_lock(&e->lock);
 	e->syncer_stop = true;
 	pthread_cond_signal(&e->sync_wake);
+	pthread_cond_broadcast(&e->durable);
 	pthread_mutex_unlock(&e->lock);
 	pthread_join(e->syncer, NULL);
 	log_event(LOG_INFO, "engine_stopped",
@@ -579,8 +609,18 @@ void engine_free(struct engine *e)
 	id_gen_destroy(&e->ids);
 	pthread_cond_destroy(&e->wake);
 	pthread_cond_destroy(&e->sync_wake);
+	pthread_cond_destroy(&e->durable);
 	pthread_mutex_destroy(&e->lock);
 	free(e);
+}
+
+void engine_wait_durable(struct engine *e)
+{
+	pthread_mutex_lock(&e->lock);
+	uint64_t target = e->sync_requested; /* every commit a reader can have seen */
+	while (e->synced < target && !e->syncer_stop)
+		pthread_cond_wait(&e->durable, &e->lock);
+	pthread_mutex_unlock(&e->lock);
 }
 
 void engine_get_stats(struct engine *e, struct engine_stats *out)

@@ -141,6 +141,10 @@ void engine_stop(struct engine *e);
 /* Frees a stopped engine, once no thread can call engine_submit. */
 void engine_free(struct engine *e);
 
+/* Returns once every transaction committed so far is durable: a reader
+ * calls it before answering what it read (it waits at most one fsync). */
+void engine_wait_durable(struct engine *e);
+
 /* Frees what a command owns (not the command itself). */
 void engine_cmd_release(struct engine_cmd *cmd);
 

@@ -126,9 +126,10 @@ static bool worth_saving(int http_status)
 	return http_status != 409 && http_status != 429 && http_status < 500;
 }
 
-int idem_save(struct engine *e, struct engine_cmd *cmd, bool in_flight, const char *object_id)
+int idem_save(struct engine *e, struct engine_cmd *cmd, bool in_flight, bool ends_flight,
+	      const char *object_id)
 {
-	if (!in_flight && !worth_saving(cmd->http_status))
+	if (!in_flight && !ends_flight && !worth_saving(cmd->http_status))
 		return CAT_OK;
 	struct store_idem r = {
 		.state = in_flight ? IDEM_IN_FLIGHT : IDEM_DONE,

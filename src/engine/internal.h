@@ -68,6 +68,7 @@ struct engine {
 	pthread_cond_t sync_wake;
 	uint64_t sync_requested; /* the newest batch committed */
 	uint64_t synced;         /* every batch up to this one is durable */
+	pthread_cond_t durable;  /* broadcast when `synced` moves */
 	bool syncer_stop;
 
 	/* Engine thread only. */
@@ -113,7 +114,6 @@ int engine_append_event(struct engine *e, const char *merchant_id, const char *t
 /* Command executors: return 0 with *out set, or a catalog code (with
  * cmd->err filled as wanted), in which case the engine undoes the
  * command's writes and answers with the error. */
-typedef int (*exec_fn)(struct engine *e, struct engine_cmd *cmd, enum exec_result *out);
 
 /* payments.c */
 int payments_exec(struct engine *e, struct engine_cmd *cmd, enum exec_result *out);
@@ -150,8 +150,11 @@ void books_cache_clear(struct engine *e);
 /* Before executing cmd: EXEC_REPLY when the key answers by itself
  * (replay, reuse, in use), EXEC_NONE to go on. */
 enum exec_result idem_check(struct engine *e, struct engine_cmd *cmd);
-/* Saves the answer (or the in-flight mark) of cmd. */
-int idem_save(struct engine *e, struct engine_cmd *cmd, bool in_flight, const char *object_id);
+/* Saves the answer (or the in-flight mark) of cmd.  An answer not worth
+ * keeping (5xx, 409, 429) is kept all the same when it ends a request
+ * whose key was marked in flight (`ends_flight`). */
+int idem_save(struct engine *e, struct engine_cmd *cmd, bool in_flight, bool ends_flight,
+	      const char *object_id);
 void idem_live_add(struct engine *e, const struct engine_cmd *cmd);
 void idem_live_remove(struct engine *e, const struct engine_cmd *cmd);
 

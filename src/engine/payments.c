@@ -298,6 +298,10 @@ static int create(struct engine *e, struct engine_cmd *cmd, enum exec_result *ou
 	pi->created_ms = pi->updated_ms = e->now_ms;
 	l->fresh = true; /* written once, by confirm or below */
 	int rc = apply_fields(pi, &cmd->pi, &cmd->err);
+	if (rc == CAT_OK && cmd->pi.confirm && pi->method.type == PM_NONE) /* before any write */
+		rc = params_fail(&cmd->err, CAT_PARAMETER_MISSING, "payment_method",
+				 "You cannot confirm this PaymentIntent because it has no payment "
+				 "method: pass payment_method or payment_method_data.");
 	char *text = rc ? NULL : render_intent_text(pi, NULL, 0, cmd->lang);
 	if (rc == CAT_OK)
 		rc = engine_append_event(e, pi->merchant_id, "payment_intent.created", pi->id, text);

@@ -88,6 +88,8 @@ static int wb_write(sqlite3_file *file, const void *data, int amount, sqlite3_in
 	}
 	if ((size_t)amount > WALBUF_CAP)
 		return f->real->pMethods->xWrite(f->real, data, amount, offset);
+	if (!f->buf && !(f->buf = malloc(WALBUF_CAP))) /* readers never write: no buffer */
+		return f->real->pMethods->xWrite(f->real, data, amount, offset);
 	if (f->len == 0)
 		f->start = offset;
 	memcpy(f->buf + f->len, data, (size_t)amount);
@@ -218,10 +220,6 @@ static int wb_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int f
 		return rc;
 	f->is_wal = (flags & SQLITE_OPEN_WAL) != 0;
 	f->defer_sync = f->is_wal && name && sqlite3_uri_boolean(name, SQ_VFS_DEFER_PARAM, 0);
-	if (f->is_wal && !(f->buf = malloc(WALBUF_CAP))) {
-		f->real->pMethods->xClose(f->real);
-		return SQLITE_NOMEM;
-	}
 	f->base.pMethods = &walbuf_methods;
 	return SQLITE_OK;
 }

@@ -4,9 +4,10 @@
  * callers use the store_* inline wrappers and never see the backend.
  *
  * Every write must happen inside begin/commit (a write outside one is
- * refused with CAT_INTERNAL); each write operation is atomic on its own
- * (a savepoint), so a refused one leaves the rest of the caller's batch
- * intact and committable.  Ledger operations check the transfer
+ * refused with CAT_INTERNAL); each write operation is atomic on its own,
+ * and checks what it can before it writes, so a refused one usually
+ * leaves the caller's transaction intact and committable (`changes` tells
+ * the caller when it did not).  Ledger operations check the transfer
  * with core/ledger and update the account balances, the transfer and its
  * entries together, so a committed balance always equals the sum of its
  * entries.  Every function returns 0 or a catalog code. */
@@ -138,11 +139,6 @@ struct store_ops {
 	 * since it opened: a command that fails after writing is told apart
 	 * from one that failed before. */
 	uint64_t (*changes)(struct store *s);
-	/* One command's changes inside a batch transaction: savepoint, then
-	 * release (keep) or rollback_to (undo just this command). */
-	int (*savepoint)(struct store *s);
-	int (*release)(struct store *s);
-	void (*rollback_to)(struct store *s);
 
 	/* Merchants and their API keys (only a SHA-256 of a key is stored). */
 	int (*merchant_ensure)(struct store *s, const char *name, const char *new_id,

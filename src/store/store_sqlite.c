@@ -71,9 +71,6 @@ enum sq_entry_kind { SQ_ENTRY_POSTED = 0, SQ_ENTRY_RESERVED = 1 };
 	X(SAVEPOINT, "SAVEPOINT store_op")                                                   \
 	X(RELEASE, "RELEASE store_op")                                                       \
 	X(ROLLBACK_TO, "ROLLBACK TO store_op")                                               \
-	X(CMD_SAVEPOINT, "SAVEPOINT store_cmd")                                              \
-	X(CMD_RELEASE, "RELEASE store_cmd")                                                  \
-	X(CMD_ROLLBACK_TO, "ROLLBACK TO store_cmd")                                          \
 	X(USER_VERSION, "PRAGMA user_version")                                               \
 	X(MERCHANT_BY_NAME, "SELECT id FROM merchants WHERE name = ?1")                      \
 	X(MERCHANT_INSERT, "INSERT INTO merchants (id, name, created_ms) VALUES (?1, ?2, ?3)") \
@@ -306,6 +303,24 @@ static int sq_commit(struct store *base)
 	return rc;
 }
 
+/* fsyncs the directory holding path, so that a file just created there
+ * (the WAL of a fresh start) is found after a power cut. */
+static int sq_sync_dir(const char *path)
+{
+	char *dir = strdup(path);
+	if (!dir)
+		return -1;
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	int fd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = fd < 0 ? -1 : fsync(fd);
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	return rc;
+}
+
 /* fdatasync of the WAL through a descriptor of our own: it covers every
  * write made to the file through any descriptor before it. */
 static int sq_sync(struct store *base)
@@ -313,8 +328,11 @@ static int sq_sync(struct store *base)
 	struct sq_store *s = sq(base);
 	if (!s->deferred_sync)
 		return CAT_OK;
-	if (s->wal_fd < 0)
-		s->wal_fd = open(s->wal_path, O_RDWR | O_CLOEXEC);
+	if (s->wal_fd < 0 && (s->wal_fd = open(s->wal_path, O_RDWR | O_CLOEXEC)) >= 0 &&
+	    sq_sync_dir(s->wal_path) != 0) {
+		close(s->wal_fd); /* try again, entry and all, next time */
+		s->wal_fd = -1;
+	}
 	if (s->wal_fd < 0 || fdatasync(s->wal_fd) != 0) {
 		log_msg(LOG_ERROR, "store_sqlite_error", "sync %s: %s", s->wal_path, strerror(errno));
 		return CAT_STORAGE_UNAVAILABLE;
@@ -350,35 +368,9 @@ int sq_savepoint_end(struct sq_store *s, int rc)
 	return rc;
 }
 
-/* A caller's savepoint around one command of a batch (the engine's): a
- * name of its own, so the savepoints of single operations nest inside it. */
 static uint64_t sq_changes(struct store *base)
 {
 	return (uint64_t)sqlite3_total_changes64(sq(base)->db);
-}
-
-static int sq_cmd_savepoint(struct store *base)
-{
-	struct sq_store *s = sq(base);
-	int rc = sq_need_write(s, "savepoint");
-	return rc ? rc : sq_simple(s, SQ_CMD_SAVEPOINT);
-}
-
-static int sq_cmd_release(struct store *base)
-{
-	struct sq_store *s = sq(base);
-	int rc = sq_need_write(s, "release");
-	return rc ? rc : sq_simple(s, SQ_CMD_RELEASE);
-}
-
-/* Undoes the command's writes and ends its savepoint. */
-static void sq_cmd_rollback_to(struct store *base)
-{
-	struct sq_store *s = sq(base);
-	if (sqlite3_get_autocommit(s->db))
-		return; /* SQLite already rolled the whole transaction back */
-	if (sq_simple(s, SQ_CMD_ROLLBACK_TO) == CAT_OK)
-		sq_simple(s, SQ_CMD_RELEASE);
 }
 
 /* ---- opening, migrations -------------------------------------------------- */
@@ -500,8 +492,7 @@ static int sq_configure(struct sq_store *s, char *err, size_t cap)
 		rc = sq_exec(s, "PRAGMA synchronous = FULL", err, cap);
 	if (!rc) /* 64 MiB of page cache: the hot pages of every table stay in memory */
 		rc = sq_exec(s, "PRAGMA cache_size = -65536", err, cap);
-	if (!rc) /* savepoint (statement) journals in memory, not in temp files: the
-		  * engine runs every command in a savepoint */
+	if (!rc) /* savepoint and statement journals in memory, not in temp files */
 		rc = sq_exec(s, "PRAGMA temp_store = MEMORY", err, cap);
 	if (rc || s->readonly)
 		return rc;
@@ -1155,9 +1146,6 @@ const struct store_ops store_sqlite_ops = {
 	.sync = sq_sync,
 	.rollback = sq_rollback,
 	.changes = sq_changes,
-	.savepoint = sq_cmd_savepoint,
-	.release = sq_cmd_release,
-	.rollback_to = sq_cmd_rollback_to,
 	.merchant_ensure = sq_merchant_ensure,
 	.api_key_insert = sq_api_key_insert,
 	.api_key_lookup = sq_api_key_lookup,

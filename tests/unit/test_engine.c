@@ -277,29 +277,34 @@ static long count_rows(const char *sql)
 	return n;
 }
 
-/* create+confirm with no payment method writes the intent's creation
- * event before it finds the method missing: none of it may stay, while
- * the commands around it (submitted together, so usually in one batch)
- * are kept, and the refusal is what its Idempotency-Key replays. */
-Test(engine, failure_after_writing_leaves_nothing_and_spares_the_batch)
+/* Puts a trigger in the database that makes inserting the attempt of a
+ * payment of `amount` fail: by then its intent and creation event are
+ * written, so the engine sees a command fail after writing. */
+static void fail_attempts_of(int64_t amount)
 {
-	struct engine_cmd good1, bad, good2, bad_again;
-	struct waiter w[3];
-	struct engine_cmd *cmds[3] = {&good1, &bad, &good2};
-	create_cmd(&good1, 101, NULL);
-	create_cmd(&bad, 102, "no-method");
-	bad.pi.confirm = true;
-	create_cmd(&good2, 103, NULL);
-	for (int i = 0; i < 3; i++) {
+	sqlite3 *raw;
+	cr_assert_eq(sqlite3_open(db, &raw), SQLITE_OK);
+	char sql[256];
+	snprintf(sql, sizeof sql,
+		 "CREATE TRIGGER injected BEFORE INSERT ON payment_attempts WHEN NEW.amount = %lld "
+		 "BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+		 (long long)amount);
+	cr_assert_eq(sqlite3_exec(raw, sql, NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(raw));
+	sqlite3_close(raw);
+}
+
+static void submit_all_and_wait(struct engine_cmd **cmds, struct waiter *w, int n)
+{
+	for (int i = 0; i < n; i++) {
 		pthread_mutex_init(&w[i].lock, NULL);
 		pthread_cond_init(&w[i].cond, NULL);
 		w[i].done = false;
 		cmds[i]->reply = replied;
 		cmds[i]->reply_ctx = &w[i];
 	}
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < n; i++) /* together: usually one batch */
 		cr_assert_eq(engine_submit(engine, cmds[i]), CAT_OK);
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < n; i++) {
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += WAIT_MS / 1000;
@@ -309,26 +314,56 @@ Test(engine, failure_after_writing_leaves_nothing_and_spares_the_batch)
 		cr_assert(w[i].done, "command %d got no answer", i);
 		pthread_mutex_unlock(&w[i].lock);
 	}
+}
+
+/* A command that fails after writing leaves nothing, while the commands
+ * around it are kept. */
+Test(engine, failure_after_writing_leaves_nothing_and_spares_the_batch)
+{
+	struct engine_cmd good1, bad, good2;
+	struct waiter w[3];
+	struct engine_cmd *cmds[3] = {&good1, &bad, &good2};
+	fail_attempts_of(102);
+	create_cmd(&good1, 101, NULL);
+	create_cmd(&bad, 102, NULL);
+	cr_assert_eq(sandbox->ops->lookup_method(sandbox, "pm_card_visa", &bad.pi.method), CAT_OK);
+	bad.pi.fields |= PI_F_METHOD;
+	bad.pi.confirm = true;
+	create_cmd(&good2, 103, NULL);
+	submit_all_and_wait(cmds, w, 3);
+
 	cr_assert_eq(good1.http_status, 200);
 	cr_assert_eq(good2.http_status, 200);
-	cr_assert_eq(bad.http_status, 400, "%s", bad.body);
-	json_t *body = json_loads(bad.body, 0, NULL);
-	json_t *err = json_object_get(body, "error");
-	cr_assert_str_eq(str(err, "code"), "parameter_missing");
-	cr_assert_str_eq(str(err, "param"), "payment_method");
-	json_decref(body);
-
+	cr_assert_eq(bad.http_status, 500, "%s", bad.body);
 	cr_assert_eq(count_rows("SELECT count(*) FROM payment_intents WHERE amount = 102"), 0);
 	cr_assert_eq(count_rows("SELECT count(*) FROM payment_intents WHERE amount IN (101, 103)"), 2);
 	cr_assert_eq(count_rows("SELECT count(*) FROM events"), 2, "one creation event per kept intent");
-
-	create_cmd(&bad_again, 102, "no-method");
-	bad_again.pi.confirm = true;
-	json_t *replay = run(&bad_again);
-	cr_assert(bad_again.replayed);
-	cr_assert_str_eq(bad_again.body, bad.body);
-	json_decref(replay);
 	for (int i = 0; i < 3; i++)
 		engine_cmd_release(cmds[i]);
-	engine_cmd_release(&bad_again);
+}
+
+/* Confirming with no payment method is refused before anything is
+ * written, and the refusal is what its Idempotency-Key replays. */
+Test(engine, confirm_without_method_writes_nothing_and_replays)
+{
+	struct engine_cmd bad, again;
+	create_cmd(&bad, 102, "no-method");
+	bad.pi.confirm = true;
+	json_t *body = run(&bad);
+	cr_assert_eq(bad.http_status, 400, "%s", bad.body);
+	json_t *err = json_object_get(body, "error");
+	cr_assert_str_eq(str(err, "code"), "parameter_missing");
+	cr_assert_str_eq(str(err, "param"), "payment_method");
+	cr_assert_eq(count_rows("SELECT count(*) FROM payment_intents"), 0);
+	cr_assert_eq(count_rows("SELECT count(*) FROM events"), 0);
+
+	create_cmd(&again, 102, "no-method");
+	again.pi.confirm = true;
+	json_t *replay = run(&again);
+	cr_assert(again.replayed);
+	cr_assert_str_eq(again.body, bad.body);
+	json_decref(body);
+	json_decref(replay);
+	engine_cmd_release(&bad);
+	engine_cmd_release(&again);
 }
