@@ -246,6 +246,8 @@ static void completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 		return;
 	engine_cmd_release(&req->cmd);
 	json_decref(req->params);
+	if (req->body) /* it may have carried a card number */
+		explicit_bzero(req->body, req->body_cap);
 	free(req->body);
 	free(req->response);
 	free(req);
