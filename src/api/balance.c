@@ -15,10 +15,8 @@ static void add_account(void *ctx, const void *record)
 {
 	struct balance_ctx *b = ctx;
 	const struct store_account *sa = record;
-	const struct currency *cur = currency_find(sa->account.currency);
-	char lower[4] = "";
-	if (cur)
-		currency_lower(cur, lower);
+	char lower[4];
+	currency_lower_code(sa->account.currency, lower);
 	json_array_append_new(b->available,
 			      json_pack("{s:I, s:s}", "amount",
 					(json_int_t)ledger_available(&sa->account), "currency", lower));

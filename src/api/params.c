@@ -373,6 +373,23 @@ int params_int64(json_t *obj, const char *name, bool required, int64_t *out,
 			   "Invalid integer for '%s': expected whole digits.", name);
 }
 
+int params_amount(json_t *obj, const char *name, bool required, int64_t max, int64_t *out,
+		  struct params_error *err)
+{
+	int64_t amount = 0;
+	int rc = params_int64(obj, name, required, &amount, err);
+	if (rc || !json_object_get(obj, name))
+		return rc;
+	if (amount < 1)
+		return params_fail(err, CAT_AMOUNT_TOO_SMALL, name,
+				   "%s must be a positive integer in the currency's minor unit.", name);
+	if (amount > max)
+		return params_fail(err, CAT_AMOUNT_TOO_LARGE, name, "%s must be at most %lld.", name,
+				   (long long)max);
+	*out = amount;
+	return CAT_OK;
+}
+
 int params_bool(json_t *obj, const char *name, bool *out, struct params_error *err)
 {
 	json_t *v = json_object_get(obj, name);

@@ -51,6 +51,10 @@ int params_only(json_t *obj, const char *const *allowed, struct params_error *er
 int params_int64(json_t *obj, const char *name, bool required, int64_t *out,
 		 struct params_error *err);
 int params_bool(json_t *obj, const char *name, bool *out, struct params_error *err);
+/* An amount in minor units, 1..max: CAT_AMOUNT_TOO_SMALL below,
+ * CAT_AMOUNT_TOO_LARGE above (or past int64_t). */
+int params_amount(json_t *obj, const char *name, bool required, int64_t max, int64_t *out,
+		  struct params_error *err);
 /* A string of at most max_len bytes (valid UTF-8 is guaranteed by parsing). */
 int params_string(json_t *obj, const char *name, bool required, size_t max_len,
 		  const char **out, struct params_error *err);

@@ -33,23 +33,6 @@ static const char *const capture_methods[] = {"automatic", "automatic_async", "m
 static const char *const cancel_reasons[] = {"duplicate", "fraudulent", "requested_by_customer",
 					     "abandoned", NULL};
 
-static int check_amount(json_t *params, const char *name, bool required, int64_t *out,
-			struct params_error *err)
-{
-	int64_t amount = 0;
-	int rc = params_int64(params, name, required, &amount, err);
-	if (rc || !json_object_get(params, name))
-		return rc;
-	if (amount < 1)
-		return params_fail(err, CAT_AMOUNT_TOO_SMALL, name,
-				   "%s must be a positive integer in the currency's minor unit.", name);
-	if (amount > PAYMENT_AMOUNT_MAX)
-		return params_fail(err, CAT_AMOUNT_TOO_LARGE, name,
-				   "%s must be at most %lld.", name, PAYMENT_AMOUNT_MAX);
-	*out = amount;
-	return CAT_OK;
-}
-
 static int check_currency(json_t *params, bool required, char out[4], struct params_error *err)
 {
 	const char *code = NULL;
@@ -83,16 +66,18 @@ static int check_method_types(json_t *params, struct params_error *err)
 	return CAT_OK;
 }
 
-/* Reads every field a create/update/confirm may carry into cmd->pi. */
-static int read_fields(struct request *req, struct pi_args *a, struct params_error *err)
+/* Reads every field a create/update/confirm may carry into cmd->pi;
+ * `required`: amount and currency must be there (create). */
+static int read_fields(struct request *req, struct pi_args *a, bool required,
+		       struct params_error *err)
 {
 	json_t *p = req->params;
 	const char *description = NULL, *customer = NULL, *capture = NULL;
 	bool present = false;
-	int rc = check_amount(p, "amount", false, &a->amount, err);
+	int rc = params_amount(p, "amount", required, PAYMENT_AMOUNT_MAX, &a->amount, err);
 	if (!rc && json_object_get(p, "amount"))
 		a->fields |= PI_F_AMOUNT;
-	if (!rc && !(rc = check_currency(p, false, a->currency, err)) && a->currency[0])
+	if (!rc && !(rc = check_currency(p, required, a->currency, err)) && a->currency[0])
 		a->fields |= PI_F_CURRENCY;
 	if (!rc && !(rc = params_string(p, "description", false, PAYMENT_DESCRIPTION_MAX, &description, err)) &&
 	    description) {
@@ -141,26 +126,22 @@ static void submit(struct request *req, enum engine_cmd_kind kind, const char *c
 static int check_create(struct request *req, struct params_error *err)
 {
 	struct pi_args *a = &req->cmd.pi;
-	int rc = check_amount(req->params, "amount", true, &a->amount, err);
-	if (!rc)
-		rc = check_currency(req->params, true, a->currency, err);
+	int rc = read_fields(req, a, true, err);
 	if (!rc)
 		rc = params_bool(req->params, "confirm", &a->confirm, err);
-	if (!rc)
-		rc = read_fields(req, a, err);
 	return rc;
 }
 
 static int check_update(struct request *req, struct params_error *err)
 {
-	return read_fields(req, &req->cmd.pi, err);
+	return read_fields(req, &req->cmd.pi, false, err);
 }
 
 static int check_confirm(struct request *req, struct params_error *err)
 {
 	struct pi_args *a = &req->cmd.pi;
 	const char *code = NULL;
-	int rc = read_fields(req, a, err);
+	int rc = read_fields(req, a, false, err);
 	if (!rc)
 		rc = params_string(req->params, "verification_code", false, 15, &code, err);
 	if (!rc && code) {
@@ -173,7 +154,8 @@ static int check_confirm(struct request *req, struct params_error *err)
 static int check_capture(struct request *req, struct params_error *err)
 {
 	struct pi_args *a = &req->cmd.pi;
-	int rc = check_amount(req->params, "amount_to_capture", false, &a->amount_to_capture, err);
+	int rc = params_amount(req->params, "amount_to_capture", false, PAYMENT_AMOUNT_MAX,
+			       &a->amount_to_capture, err);
 	if (!rc && json_object_get(req->params, "amount_to_capture"))
 		a->fields |= PI_F_AMOUNT_TO_CAPTURE;
 	return rc;

@@ -27,12 +27,7 @@ static int check_create(struct request *req, struct params_error *err)
 		rc = params_fail(err, CAT_PARAMETER_MISSING, "payment_intent",
 				 "Missing required param: payment_intent.");
 	if (!rc)
-		rc = params_int64(req->params, "amount", false, &amount, err);
-	if (!rc && json_object_get(req->params, "amount") && amount < 1)
-		rc = params_fail(err, CAT_AMOUNT_TOO_SMALL, "amount", "amount must be positive.");
-	if (!rc && amount > PAYMENT_AMOUNT_MAX)
-		rc = params_fail(err, CAT_AMOUNT_TOO_LARGE, "amount", "amount must be at most %lld.",
-				 PAYMENT_AMOUNT_MAX);
+		rc = params_amount(req->params, "amount", false, PAYMENT_AMOUNT_MAX, &amount, err);
 	if (!rc)
 		rc = params_enum(req->params, "reason", false, reasons, &reason, err);
 	if (!rc)

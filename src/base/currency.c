@@ -42,6 +42,14 @@ const struct currency *currency_at(size_t index)
 	return index < CURRENCY_TOTAL ? &currencies[index] : NULL;
 }
 
+void currency_lower_code(const char *code, char out[CURRENCY_CODE_LEN + 1])
+{
+	const struct currency *cur = currency_find(code);
+	out[0] = '\0';
+	if (cur)
+		currency_lower(cur, out);
+}
+
 void currency_lower(const struct currency *cur, char out[CURRENCY_CODE_LEN + 1])
 {
 	for (int i = 0; i < CURRENCY_CODE_LEN; i++)

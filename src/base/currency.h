@@ -25,5 +25,7 @@ const struct currency *currency_at(size_t index);
 
 /* Writes the lower-case code ("cny") into out[4], as the API shows it. */
 void currency_lower(const struct currency *cur, char out[CURRENCY_CODE_LEN + 1]);
+/* The same from a code in any case; "" when payd does not know it. */
+void currency_lower_code(const char *code, char out[CURRENCY_CODE_LEN + 1]);
 
 #endif

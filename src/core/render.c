@@ -30,10 +30,8 @@ static json_t *str_or_null(const char *s)
 
 static json_t *lower_currency(const char *code)
 {
-	const struct currency *cur = currency_find(code);
-	char lower[4] = "";
-	if (cur)
-		currency_lower(cur, lower);
+	char lower[4];
+	currency_lower_code(code, lower);
 	return json_string(lower);
 }
 
@@ -204,10 +202,8 @@ static void write_amounts(struct jsonw *w, const struct payment_intent *pi)
 static void write_intent(struct jsonw *w, const struct payment_intent *pi,
 			 const struct payment_attempt *attempts, int n, const char *lang)
 {
-	const struct currency *cur = currency_find(pi->currency);
-	char lower[4] = "";
-	if (cur)
-		currency_lower(cur, lower);
+	char lower[4];
+	currency_lower_code(pi->currency, lower);
 	jsonw_begin_object(w);
 	jsonw_key(w, "id");
 	jsonw_string(w, pi->id);

@@ -19,24 +19,21 @@
 #include "core/catalog.h"
 #include "engine/engine.h"
 #include "store/store.h"
+#include "tmpdb.h"
 
 #define START_MS ((int64_t)1795300000000) /* 2026-11-21 */
 #define WAIT_MS 5000                      /* bound on any wait for the engine */
 
-static char dir[64], db[128];
+static struct tmpdb tdb;
+static const char *const db = tdb.db;
 static struct clock_manual clock_m;
 static struct channel *sandbox;
 static struct engine *engine;
 static char merchant[ID_MAX];
-static FILE *log_sink;
 
 static void start(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/payd-test-engine-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-	snprintf(db, sizeof db, "%s/payd.db", dir);
-	log_sink = tmpfile();
-	log_set_output(log_sink);
+	tmpdb_open(&tdb, "engine");
 	clock_manual_init(&clock_m, START_MS);
 
 	struct store *s;
@@ -61,15 +58,7 @@ static void stop(void)
 	engine_stop(engine);
 	engine_free(engine);
 	sandbox->ops->destroy(sandbox);
-	const char *const suffixes[] = {"", "-wal", "-shm"};
-	for (size_t i = 0; i < 3; i++) {
-		char path[160];
-		snprintf(path, sizeof path, "%s%s", db, suffixes[i]);
-		unlink(path);
-	}
-	rmdir(dir);
-	log_set_output(stderr);
-	fclose(log_sink);
+	tmpdb_remove(&tdb);
 }
 
 TestSuite(engine, .init = start, .fini = stop);

@@ -19,38 +19,20 @@
 #include "store/schema.h"
 #include "store/store.h"
 #include "store/store_sqlite.h"
+#include "tmpdb.h"
 
 #define NOW_MS ((int64_t)1767225600000) /* 2026-01-01 */
 
-static char tmp_dir[64];
-static char db_path[128];
-static char log_path[128];
-static FILE *log_file;
+static struct tmpdb tdb;
 
 static void setup(void)
 {
-	snprintf(tmp_dir, sizeof tmp_dir, "/tmp/payd-test-store-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmp_dir), "mkdtemp");
-	snprintf(db_path, sizeof db_path, "%s/payd.db", tmp_dir);
-	snprintf(log_path, sizeof log_path, "%s/log.jsonl", tmp_dir);
-	log_file = fopen(log_path, "w");
-	cr_assert_not_null(log_file);
-	log_set_output(log_file); /* refusals are logged; keep them out of the report */
+	tmpdb_open(&tdb, "store");
 }
 
 static void teardown(void)
 {
-	static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
-	char path[160];
-	log_set_output(stderr);
-	if (log_file)
-		fclose(log_file);
-	for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-		snprintf(path, sizeof path, "%s%s", db_path, suffixes[i]);
-		unlink(path);
-	}
-	unlink(log_path);
-	rmdir(tmp_dir);
+	tmpdb_remove(&tdb);
 }
 
 TestSuite(store, .init = setup, .fini = teardown);
@@ -60,7 +42,7 @@ TestSuite(store, .init = setup, .fini = teardown);
 static int try_open(unsigned flags, int migrate_to, struct store **s, char *err, size_t cap)
 {
 	struct store_open_opts opts = {.flags = flags, .migrate_to = migrate_to};
-	return store_open_sqlite(db_path, &opts, s, err, cap);
+	return store_open_sqlite(tdb.db, &opts, s, err, cap);
 }
 
 static struct store *open_store(unsigned flags, int migrate_to)
@@ -68,7 +50,7 @@ static struct store *open_store(unsigned flags, int migrate_to)
 	struct store *s = NULL;
 	char err[256] = "";
 	int rc = try_open(flags, migrate_to, &s, err, sizeof err);
-	cr_assert_eq(rc, CAT_OK, "open %s: rc %d: %s", db_path, rc, err);
+	cr_assert_eq(rc, CAT_OK, "open %s: rc %d: %s", tdb.db, rc, err);
 	cr_assert_not_null(s);
 	return s;
 }
@@ -206,7 +188,7 @@ static void expect_no_transfer(struct store *s, const char *id)
 static sqlite3 *raw_open(int flags)
 {
 	sqlite3 *db = NULL;
-	cr_assert_eq(sqlite3_open_v2(db_path, &db, flags, NULL), SQLITE_OK);
+	cr_assert_eq(sqlite3_open_v2(tdb.db, &db, flags, NULL), SQLITE_OK);
 	return db;
 }
 
@@ -283,7 +265,7 @@ Test(store, missing_file_needs_create)
 	cr_assert_eq(try_open(0, 0, &s, err, sizeof err), CAT_STORAGE_UNAVAILABLE);
 	cr_assert_null(s);
 	cr_assert_neq(err[0], '\0', "an error message is written");
-	cr_assert_eq(access(db_path, F_OK), -1, "no file was created");
+	cr_assert_eq(access(tdb.db, F_OK), -1, "no file was created");
 }
 
 Test(store, older_database_upgraded)
@@ -318,7 +300,7 @@ Test(store, too_new_database_refused)
 	store_close(open_rw());
 	raw_exec("PRAGMA user_version = 99");
 	size_t before_len, after_len;
-	char *before = read_file(db_path, &before_len);
+	char *before = read_file(tdb.db, &before_len);
 
 	unsigned modes[] = {STORE_CREATE, 0, STORE_READONLY};
 	for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
@@ -335,7 +317,7 @@ Test(store, too_new_database_refused)
 	}
 
 	cr_assert_eq(raw_user_version(), 99);
-	char *after = read_file(db_path, &after_len);
+	char *after = read_file(tdb.db, &after_len);
 	cr_assert_eq(before_len, after_len);
 	cr_assert(memcmp(before, after, before_len) == 0, "the file was modified");
 	free(before);

@@ -22,6 +22,7 @@
 #include "store/schema.h"
 #include "store/store.h"
 #include "store/store_sqlite.h"
+#include "tmpdb.h"
 
 #define NOW_MS ((int64_t)1767225600000) /* 2026-01-01 */
 #define M1 "acct_one"
@@ -33,35 +34,16 @@ _Static_assert(offsetof(struct payment_attempt, id) == 0, "id first");
 _Static_assert(offsetof(struct refund, id) == 0, "id first");
 _Static_assert(offsetof(struct store_event, id) == 0, "id first");
 
-static char tmp_dir[64];
-static char db_path[128];
-static char log_path[128];
-static FILE *log_file;
+static struct tmpdb tdb;
 
 static void setup(void)
 {
-	snprintf(tmp_dir, sizeof tmp_dir, "/tmp/payd-test-storepay-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmp_dir), "mkdtemp");
-	snprintf(db_path, sizeof db_path, "%s/payd.db", tmp_dir);
-	snprintf(log_path, sizeof log_path, "%s/log.jsonl", tmp_dir);
-	log_file = fopen(log_path, "w");
-	cr_assert_not_null(log_file);
-	log_set_output(log_file); /* refusals are logged; keep them out of the report */
+	tmpdb_open(&tdb, "storepay");
 }
 
 static void teardown(void)
 {
-	static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
-	char path[160];
-	log_set_output(stderr);
-	if (log_file)
-		fclose(log_file);
-	for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-		snprintf(path, sizeof path, "%s%s", db_path, suffixes[i]);
-		unlink(path);
-	}
-	unlink(log_path);
-	rmdir(tmp_dir);
+	tmpdb_remove(&tdb);
 }
 
 TestSuite(store_payments, .init = setup, .fini = teardown);
@@ -73,8 +55,8 @@ static struct store *open_store(unsigned flags, int migrate_to)
 	struct store_open_opts opts = {.flags = flags, .migrate_to = migrate_to};
 	struct store *s = NULL;
 	char err[256] = "";
-	int rc = store_open_sqlite(db_path, &opts, &s, err, sizeof err);
-	cr_assert_eq(rc, CAT_OK, "open %s: rc %d: %s", db_path, rc, err);
+	int rc = store_open_sqlite(tdb.db, &opts, &s, err, sizeof err);
+	cr_assert_eq(rc, CAT_OK, "open %s: rc %d: %s", tdb.db, rc, err);
 	cr_assert_not_null(s);
 	return s;
 }
@@ -116,7 +98,7 @@ static int64_t raw_int(const char *sql)
 {
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st;
-	cr_assert_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	cr_assert_eq(sqlite3_open_v2(tdb.db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s: %s", sql,
 		     sqlite3_errmsg(db));
 	cr_assert_eq(sqlite3_step(st), SQLITE_ROW, "%s: %s", sql, sqlite3_errmsg(db));
