@@ -11,13 +11,14 @@ BUILD   ?= build
 OPT     ?= -O2
 CFLAGS  += -std=c17 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wvla -Wformat=2 -g $(OPT) -D_GNU_SOURCE -Isrc -I$(BUILD)/gen
-LDLIBS  += -lmicrohttpd -lsqlite3 -ljansson -lcrypto -lpthread
+LDLIBS  += -lmicrohttpd -lcurl -lsqlite3 -ljansson -lcrypto -lpthread
 TEST_LDLIBS = -lcriterion
 
 LIB_SRC  := $(sort $(filter-out src/cmd/%,$(wildcard src/*/*.c)))
 CMD_SRC  := $(sort $(wildcard src/cmd/*.c))
 TEST_SRC := $(sort $(wildcard tests/unit/*.c))
 RAW_SRC  := $(sort $(wildcard tests/e2e_raw/*.c))
+SIM_SRC  := $(sort $(wildcard sim/*.c))
 SQL      := $(sort $(wildcard src/store/schema/*.sql))
 
 GEN_SRC  := $(BUILD)/gen/schema_sql.c
@@ -25,15 +26,24 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/schema_sql.o
 CMD_OBJ  := $(CMD_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 RAW_OBJ  := $(RAW_SRC:%.c=$(BUILD)/%.o)
+SIM_OBJ  := $(SIM_SRC:%.c=$(BUILD)/%.o)
 PAYD     := $(BUILD)/payd
 UNIT     := $(BUILD)/unit_tests
 RAW      := $(BUILD)/e2e_raw
+SIM      := $(BUILD)/payd-sim
 
-.PHONY: all test asan run deps docs clean unit e2e bench
-all: payd
+.PHONY: all test asan run deps docs clean unit e2e bench sim
+all: payd $(if $(SIM_SRC),sim)
 
 payd: $(PAYD)
 	@ln -sf $(PAYD) payd
+
+# payd-sim: the simulated channels payd's network channels talk to
+# (docs/SIM_PROTOCOL.md).  It shares base/ with payd.
+sim: $(SIM)
+
+$(SIM): $(SIM_OBJ) $(LIB_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(PAYD): $(LIB_OBJ) $(CMD_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -95,4 +105,4 @@ docs: $(PAYD)
 clean:
 	rm -rf build build-asan payd
 
--include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(SIM_OBJ:.o=.d) $(RAW_OBJ:.o=.d)

@@ -72,6 +72,53 @@ enum channel_caps {
 
 struct channel;
 
+/* ---- network channels ------------------------------------------------------
+ * A network channel (channel/http.c; protocol in docs/SIM_PROTOCOL.md) has
+ * no `call`: encode() builds the HTTP request, the dispatcher
+ * (channel/dispatch.c, libcurl multi on its own thread) signs and sends it
+ * and checks the answer's signature, and decode() turns what came back
+ * into a result through the kind's raw-code table. */
+#define CHANNEL_URL_MAX 256
+#define CHANNEL_SECRET_MAX 128
+#define CHANNEL_KIND_MAX 16
+#define CHANNEL_CURRENCIES_MAX 32
+#define CHANNEL_BODY_MAX (64 * 1024) /* an answer longer than this is cut: unknown */
+
+struct channel_http_request {
+	bool get;       /* GET (health) instead of POST */
+	char path[64];  /* "/v1/authorize" */
+	char *body;     /* heap JSON text (NULL for GET); the dispatcher frees it */
+};
+
+enum channel_transport {
+	CH_NET_ANSWERED, /* a status line and body came back */
+	CH_NET_REFUSED,  /* no connection: nothing was sent */
+	CH_NET_TIMEOUT,  /* sent, no (complete) answer within the timeout */
+	CH_NET_BROKEN,   /* the connection broke after sending */
+};
+
+struct channel_http_reply {
+	enum channel_transport transport;
+	long status;      /* HTTP status when ANSWERED */
+	const char *body; /* NUL-terminated, may be "" */
+	size_t body_len;
+	bool signature_ok; /* the answer's X-Payd-Signature verified */
+};
+
+/* How a channel is set up: from the config file (route/config.c). */
+struct channel_config {
+	char name[PAYMENT_CHANNEL_MAX];  /* [a-z0-9_], 1..31 */
+	char kind[CHANNEL_KIND_MAX];     /* "sandbox", "acquirer", "wallet_a", "wallet_b" */
+	char url[CHANNEL_URL_MAX];       /* http://host:port (network kinds) */
+	char secret[CHANNEL_SECRET_MAX]; /* HMAC secret (network kinds) */
+	unsigned methods;                /* CH_CAP_CARD | CH_CAP_ALIPAY | CH_CAP_WECHAT_PAY */
+	char currencies[CHANNEL_CURRENCIES_MAX][4]; /* upper case; none = any */
+	int currency_count;
+	int64_t min_amount, max_amount;  /* minor units; max 0 = no upper limit */
+	int priority;                    /* lower is tried first */
+	int timeout_ms;                  /* per attempt */
+};
+
 struct channel_ops {
 	const char *kind;
 	unsigned caps;
@@ -92,13 +139,45 @@ struct channel_ops {
 	 * channels; network channels will answer through the engine queue. */
 	void (*call)(struct channel *ch, const struct channel_request *req,
 		     struct channel_result *out);
+	/* Network channels (call == NULL).  encode returns 0 or a catalog
+	 * code (the operation is not supported); decode always fills `out`. */
+	int (*encode)(struct channel *ch, const struct channel_request *req,
+		      struct channel_http_request *out);
+	void (*decode)(struct channel *ch, const struct channel_request *req,
+		       const struct channel_http_reply *reply, struct channel_result *out);
 	void (*destroy)(struct channel *ch);
 };
 
 struct channel {
 	const struct channel_ops *ops;
 	char name[PAYMENT_CHANNEL_MAX];
+	struct channel_config config; /* as configured (secret included) */
 };
+
+/* Makes the channel `cfg` describes (any kind); NULL with `err` set. */
+struct channel *channel_new(const struct channel_config *cfg, char *err, size_t err_cap);
+
+/* ---- the dispatcher (channel/dispatch.c) ------------------------------------
+ * Sends network channels' requests concurrently (libcurl multi, its own
+ * thread), each with its channel's timeout, and reports every result
+ * through `done`, called on the dispatcher's thread exactly once per
+ * send or probe (unless the dispatcher is stopped first). */
+struct channel_dispatch;
+typedef void (*channel_done_fn)(void *ctx, const struct channel_result *res, int64_t latency_ns);
+
+int channel_dispatch_start(struct channel_dispatch **out);
+/* Copies req (and the method it points to) and sends it to ch, a network
+ * channel.  An operation encode() refuses is answered at once (done with
+ * CH_NOT_EXECUTED and its code). */
+void channel_dispatch_send(struct channel_dispatch *d, struct channel *ch,
+			   const struct channel_request *req, channel_done_fn done, void *ctx);
+/* GET /v1/health: done gets CH_SUCCEEDED for a signed 200, else
+ * CH_NOT_EXECUTED (code 201). */
+void channel_dispatch_probe(struct channel_dispatch *d, struct channel *ch, channel_done_fn done,
+			    void *ctx);
+/* Stops the thread; calls still out are abandoned (their `done` is never
+ * called: the engine's recovery asks about them at the next start). */
+void channel_dispatch_stop(struct channel_dispatch *d);
 
 /* The in-process, deterministic test channel (channel/sandbox.c, scenarios
  * in docs/SANDBOX.md).  NULL when out of memory or `name` is longer than

@@ -1,0 +1,96 @@
+/* route/route: which channels a payment may go to, in which order, and
+ * which of them are healthy enough to try.
+ *
+ * config.c reads the JSON configuration (`payd serve --config FILE`) into
+ * a route_config, refusing a bad one with a message that names the field.
+ * route.c keeps, per channel, a sliding window of outcomes and latencies
+ * and a circuit breaker (closed → open when the failure rate passes the
+ * threshold with enough volume → half-open after a cool-down, when health
+ * probes decide → closed again after enough probe successes), and plans a
+ * payment's channels: eligible by method, currency and amount, healthy,
+ * in priority order.
+ *
+ * The route is shared: the engine records outcomes and plans, the
+ * dispatcher's thread reports probes, HTTP threads read snapshots; a mutex
+ * inside guards it.  Time is passed in (ms), never read here. */
+#ifndef PAYD_ROUTE_ROUTE_H
+#define PAYD_ROUTE_ROUTE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "channel/channel.h"
+
+#define ROUTE_CHANNELS_MAX 16
+#define ROUTE_WINDOW_BUCKETS 10 /* the sliding window, in buckets of window_ms / 10 */
+
+struct route_breaker_config {
+	int window_ms;       /* sliding window of outcomes (default 30000) */
+	int min_volume;      /* fewer calls than this in the window never open it (default 20) */
+	int failure_pct;     /* open at this failure rate, 1..100 (default 50) */
+	int cooldown_ms;     /* open → half-open after this (default 5000) */
+	int probe_successes; /* half-open → closed after this many probe successes in a row (default 2) */
+	int probe_interval_ms; /* active health probes of every channel (default 2000) */
+};
+
+struct route_config {
+	struct channel_config channels[ROUTE_CHANNELS_MAX];
+	int channel_count;
+	int max_attempts;    /* channel attempts per confirmation, 1..10 (default 3) */
+	int deadline_ms;     /* no new failover attempt after this since the confirmation (default 30000) */
+	struct route_breaker_config breaker;
+};
+
+enum route_breaker_state { ROUTE_CLOSED, ROUTE_OPEN, ROUTE_HALF_OPEN };
+
+/* The built-in configuration when no file is given: the sandbox alone. */
+void route_config_default(struct route_config *out);
+/* Parses JSON text / a file.  0, or -1 with err naming the field
+ * ("channels[1].timeout_ms: must be between 100 and 120000"). */
+int route_config_parse(const char *json_text, struct route_config *out, char *err, size_t err_cap);
+int route_config_load(const char *path, struct route_config *out, char *err, size_t err_cap);
+
+struct route;
+
+/* The channels are borrowed (the caller keeps and destroys them);
+ * channels[i] is configured by cfg->channels[i]. */
+struct route *route_new(const struct route_config *cfg, struct channel *const *channels);
+void route_free(struct route *r);
+
+const struct route_config *route_config_of(const struct route *r);
+int route_channel_count(const struct route *r);
+struct channel *route_channel(const struct route *r, int i);
+struct channel *route_find(const struct route *r, const char *name);
+
+/* The channels that may take this payment, best first: those that accept
+ * the method type, currency and amount, whose breaker is closed, in
+ * priority order (ties: configuration order).  Returns how many (<= cap). */
+int route_plan(struct route *r, enum pm_type type, const char *currency, int64_t amount,
+	       int64_t now_ms, struct channel **out, int cap);
+/* Whether any configured channel (healthy or not) takes this method
+ * type: the methods a merchant "has enabled" for suggestions. */
+bool route_accepts_type(const struct route *r, enum pm_type type);
+
+/* One call's outcome: `ok` is false when the channel itself failed
+ * (unavailable, timeout, processing error), true when it answered for
+ * sure (approved or a decline of the payer's). */
+void route_record(struct route *r, const char *channel, bool ok, int64_t latency_ms,
+		  int64_t now_ms);
+/* Channels whose active health probe is due (network channels only);
+ * marks them as probed now.  Returns how many (<= cap). */
+int route_probes_due(struct route *r, int64_t now_ms, struct channel **out, int cap);
+/* A probe's answer: in half-open, enough successes close the breaker and
+ * a failure opens it again for another cool-down. */
+void route_probe_result(struct route *r, const char *channel, bool ok, int64_t latency_ms,
+			int64_t now_ms);
+/* The ms until the next probe is due (-1: none). */
+int64_t route_next_probe_ms(struct route *r, int64_t now_ms);
+
+/* For GET /v1/channels: a JSON array, one object per channel (name, kind,
+ * url, methods, currencies, min/max amount, priority, timeout_ms, state
+ * "healthy"/"unhealthy", breaker "closed"/"open"/"half_open", window
+ * counts, success_rate, latency_ms p50/p99; never the secret). */
+json_t *route_snapshot(struct route *r, int64_t now_ms);
+
+#endif
