@@ -17,7 +17,8 @@ struct api_config {
 	uint16_t port;    /* 0: any free port (see api_port) */
 	const char *db_path;
 	struct engine *engine;
-	struct channel *sandbox;
+	struct channel *sandbox; /* tokenizes cards and knows the test payment methods */
+	struct route *route;     /* for GET /v1/channels */
 	const struct payd_clock *clock;
 	unsigned threads; /* HTTP threads; 0 = number of CPUs */
 };

@@ -19,7 +19,8 @@
 struct api_server {
 	struct MHD_Daemon *daemon;
 	struct engine *engine;
-	struct channel *sandbox;
+	struct channel *sandbox; /* tokenizes cards and knows the test payment methods */
+	struct route *route;
 	const struct payd_clock *clock;
 	char db_path[1024];
 	uint8_t fingerprint_key[32];
@@ -92,6 +93,7 @@ void refund_create(struct request *req);
 void refund_retrieve(struct request *req);
 void refund_list(struct request *req);
 void balance_retrieve(struct request *req);
+void channel_list(struct request *req);
 void event_retrieve(struct request *req);
 void event_list(struct request *req);
 

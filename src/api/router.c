@@ -7,13 +7,13 @@
 #include "base/utf8.h"
 #include "core/catalog.h"
 
-struct route {
+struct api_route {
 	const char *method;
 	const char *pattern;
 	route_fn fn;
 };
 
-static const struct route routes[] = {
+static const struct api_route routes[] = {
 	{"POST", "/v1/payment_intents", pi_create},
 	{"GET", "/v1/payment_intents", pi_list},
 	{"GET", "/v1/payment_intents/:id", pi_retrieve},
@@ -25,6 +25,7 @@ static const struct route routes[] = {
 	{"GET", "/v1/refunds", refund_list},
 	{"GET", "/v1/refunds/:id", refund_retrieve},
 	{"GET", "/v1/balance", balance_retrieve},
+	{"GET", "/v1/channels", channel_list},
 	{"GET", "/v1/events", event_list},
 	{"GET", "/v1/events/:id", event_retrieve},
 };
@@ -56,7 +57,7 @@ void router_dispatch(struct request *req)
 		return;
 	}
 	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-		const struct route *r = &routes[i];
+		const struct api_route *r = &routes[i];
 		if (strcmp(r->method, req->method) != 0 || !match(r->pattern, req->path, req->id))
 			continue;
 		if (auth_merchant(req))

@@ -321,6 +321,7 @@ int api_start(const struct api_config *cfg, struct api_server **out, char *err, 
 		return CAT_INTERNAL;
 	srv->engine = cfg->engine;
 	srv->sandbox = cfg->sandbox;
+	srv->route = cfg->route;
 	srv->clock = cfg->clock ? cfg->clock : &clock_system;
 	snprintf(srv->db_path, sizeof srv->db_path, "%s", cfg->db_path);
 	id_gen_init(&srv->ids, srv->clock, 0);

@@ -51,6 +51,7 @@ struct channel_result {
 	char raw_message[PAYMENT_RAW_MESSAGE_MAX];
 	int64_t amount; /* QUERY: the amount the channel executed */
 	bool captured;  /* QUERY: captured (true) or only authorized */
+	bool voided;    /* QUERY: the authorization was released (void done) */
 };
 
 /* A raw card as entered by the payer; lives only on the stack of the

@@ -12,16 +12,19 @@
 #include "base/log.h"
 #include "cmd/cmd.h"
 #include "engine/engine.h"
+#include "route/route.h"
 
 #define SERVE_DRAIN_MS 2000
 
 void cmd_serve_usage(FILE *out)
 {
-	fputs("usage: payd serve [--listen HOST:PORT] [--db PATH]\n\n"
+	fputs("usage: payd serve [--listen HOST:PORT] [--db PATH] [--config FILE]\n\n"
 	      "Runs payd's HTTP API (Stripe-compatible, under /v1).\n\n"
 	      "  --listen HOST:PORT  address to listen on (default $PAYD_LISTEN, else\n"
 	      "                      127.0.0.1:8080; port 0 picks a free port)\n"
 	      "  --db PATH           the database (default $PAYD_DB, else payd.db)\n"
+	      "  --config FILE       channels, routing and breakers (JSON, docs/CONFIG.md;\n"
+	      "                      default $PAYD_CONFIG, else the in-process sandbox alone)\n"
 	      "  --threads N         HTTP threads (default: one per CPU)\n\n"
 	      "Prints 'payd listening on http://HOST:PORT' when ready.  SIGTERM or SIGINT\n"
 	      "stop it cleanly: every request taken is committed and answered.\n",
@@ -52,7 +55,50 @@ static bool split_listen(const char *listen, char *host, size_t host_cap, uint16
 	return true;
 }
 
-static int run(const char *db, const char *host, uint16_t port, unsigned threads)
+/* The configured channels and their route; 0, or -1 with err set. */
+struct channels {
+	struct channel *list[ROUTE_CHANNELS_MAX];
+	int count;
+	struct route *route;
+	struct channel *vault; /* the sandbox that tokenizes cards for the API */
+};
+
+static void channels_free(struct channels *c)
+{
+	route_free(c->route);
+	for (int i = 0; i < c->count; i++)
+		c->list[i]->ops->destroy(c->list[i]);
+	if (c->vault)
+		c->vault->ops->destroy(c->vault);
+}
+
+static int channels_make(const char *config_path, struct channels *c, char *err, size_t err_cap)
+{
+	struct route_config *cfg = calloc(1, sizeof *cfg);
+	int rc = cfg ? 0 : -1;
+	if (!cfg)
+		snprintf(err, err_cap, "out of memory");
+	else if (config_path)
+		rc = route_config_load(config_path, cfg, err, err_cap);
+	else
+		route_config_default(cfg);
+	for (int i = 0; rc == 0 && i < cfg->channel_count; i++) {
+		if (!(c->list[i] = channel_new(&cfg->channels[i], err, err_cap)))
+			rc = -1;
+		else
+			c->count++;
+	}
+	if (rc == 0 && (!(c->vault = sandbox_channel_new("sandbox")) ||
+			!(c->route = route_new(cfg, c->list)))) {
+		snprintf(err, err_cap, "out of memory");
+		rc = -1;
+	}
+	free(cfg);
+	return rc;
+}
+
+static int run(const char *db, const char *config, const char *host, uint16_t port,
+	       unsigned threads)
 {
 	sigset_t signals;
 	sigemptyset(&signals);
@@ -66,21 +112,27 @@ static int run(const char *db, const char *host, uint16_t port, unsigned threads
 	mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
 
 	char err[512];
-	struct channel *sandbox = sandbox_channel_new("sandbox");
-	struct engine_config ecfg = {.db_path = db, .sandbox = sandbox};
+	struct channels chans = {0};
+	if (channels_make(config, &chans, err, sizeof err) != 0) {
+		fprintf(stderr, "payd serve: %s%s%s\n", config ? config : "", config ? ": " : "", err);
+		channels_free(&chans);
+		return CMD_USAGE;
+	}
+	struct engine_config ecfg = {.db_path = db, .route = chans.route};
 	struct engine *engine;
-	if (!sandbox || engine_start(&ecfg, &engine, err, sizeof err) != 0) {
-		fprintf(stderr, "payd serve: %s\n", sandbox ? err : "out of memory");
+	if (engine_start(&ecfg, &engine, err, sizeof err) != 0) {
+		fprintf(stderr, "payd serve: %s\n", err);
+		channels_free(&chans);
 		return CMD_FAILED;
 	}
 	struct api_config acfg = {.host = host, .port = port, .db_path = db, .engine = engine,
-				  .sandbox = sandbox, .threads = threads};
+				  .sandbox = chans.vault, .route = chans.route, .threads = threads};
 	struct api_server *api;
 	if (api_start(&acfg, &api, err, sizeof err) != 0) {
 		fprintf(stderr, "payd serve: %s\n", err);
 		engine_stop(engine);
 		engine_free(engine);
-		sandbox->ops->destroy(sandbox);
+		channels_free(&chans);
 		return CMD_FAILED;
 	}
 	printf("payd listening on http://%s%s%s:%u\n", strchr(host, ':') ? "[" : "", host,
@@ -95,7 +147,7 @@ static int run(const char *db, const char *host, uint16_t port, unsigned threads
 	engine_stop(engine); /* requests still arriving on open connections get 503 */
 	api_stop(api, SERVE_DRAIN_MS);
 	engine_free(engine);
-	sandbox->ops->destroy(sandbox);
+	channels_free(&chans);
 	log_msg(LOG_INFO, "serve_stopped", "clean shutdown");
 	return CMD_OK;
 }
@@ -103,11 +155,13 @@ static int run(const char *db, const char *host, uint16_t port, unsigned threads
 int cmd_serve(int argc, char **argv)
 {
 	const char *listen = getenv("PAYD_LISTEN"), *db = getenv("PAYD_DB");
+	const char *config = getenv("PAYD_CONFIG");
 	long threads = 0;
 	static const struct option options[] = {
 		{"listen", required_argument, NULL, 'l'},
 		{"db", required_argument, NULL, 'd'},
 		{"threads", required_argument, NULL, 't'},
+		{"config", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -117,6 +171,7 @@ int cmd_serve(int argc, char **argv)
 		case 'l': listen = optarg; break;
 		case 'd': db = optarg; break;
 		case 't': threads = strtol(optarg, NULL, 10); break;
+		case 'c': config = optarg; break;
 		case 'h': cmd_serve_usage(stdout); return CMD_OK;
 		default: cmd_serve_usage(stderr); return CMD_USAGE;
 		}
@@ -133,5 +188,7 @@ int cmd_serve(int argc, char **argv)
 		cmd_serve_usage(stderr);
 		return CMD_USAGE;
 	}
-	return run(db, host, port, (unsigned)threads);
+	if (config && !*config)
+		config = NULL;
+	return run(db, config, host, port, (unsigned)threads);
 }

@@ -85,6 +85,7 @@ struct payment_attempt {
 	int64_t latency_ms;  /* of the channel call(s), -1 unknown */
 	int64_t next_check_ms; /* ATT_UNKNOWN: when the resolver asks next */
 	int checks;          /* ATT_UNKNOWN: queries made so far */
+	bool failover;       /* started by failing over from the attempt before */
 };
 
 struct payment_intent {
@@ -105,6 +106,7 @@ struct payment_intent {
 	int attempt_count;
 	int last_error_code;     /* of the latest failed attempt, 0 = none */
 	char last_error_attempt_id[ID_MAX];
+	unsigned last_error_suggest; /* payment method types suggested instead: 1u << pm_type */
 	char hold_transfer_id[ID_MAX]; /* ledger hold of an authorization (manual capture) */
 	int64_t capture_requested;     /* > 0 while a capture call is in flight */
 	bool cancel_requested;         /* a void call is in flight */

@@ -163,6 +163,17 @@ static void write_last_error(struct jsonw *w, const struct payment_intent *pi,
 		write_method(w, &a->method);
 		jsonw_key(w, "raw_code");
 		jsonw_string_or_null(w, a->raw_code);
+		jsonw_key(w, "channel");
+		jsonw_string(w, a->channel);
+	}
+	if (pi->last_error_suggest) {
+		/* payd's own: the other methods the merchant can offer the payer. */
+		jsonw_key(w, "suggested_payment_method_types");
+		jsonw_begin_array(w);
+		for (int t = PM_CARD; t <= PM_WECHAT_PAY; t++)
+			if (pi->last_error_suggest & (1u << t))
+				jsonw_string(w, pm_type_name((enum pm_type)t));
+		jsonw_end_array(w);
 	}
 	jsonw_end_object(w);
 }

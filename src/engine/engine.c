@@ -65,7 +65,8 @@ int engine_append_event(struct engine *e, const char *merchant_id, const char *t
 	return e->store->ops->event_insert(e->store, &ev);
 }
 
-static struct engine_cmd *result_cmd(struct engine_cmd *origin, const char *merchant_id,
+static struct engine_cmd *result_cmd(struct engine *e, struct engine_cmd *origin,
+				     const char *channel, const char *merchant_id,
 				     const char *object_id, const struct channel_request *req)
 {
 	struct engine_cmd *res = calloc(1, sizeof *res);
@@ -73,6 +74,8 @@ static struct engine_cmd *result_cmd(struct engine_cmd *origin, const char *merc
 		abort();
 	res->kind = CMD_CHANNEL_RESULT;
 	res->origin = origin;
+	res->engine = e;
+	snprintf(res->channel, sizeof res->channel, "%s", channel);
 	res->ch_req = *req;
 	if (req->method) { /* the request must not point into the caller's stack */
 		res->pi.method = *req->method;
@@ -85,11 +88,11 @@ static struct engine_cmd *result_cmd(struct engine_cmd *origin, const char *merc
 }
 
 struct engine_cmd *engine_queue_call(struct engine *e, struct engine_cmd *origin,
-				     const char *merchant_id, const char *object_id,
-				     const struct channel_request *req)
+				     const char *channel, const char *merchant_id,
+				     const char *object_id, const struct channel_request *req)
 {
 	LEDGER_ASSERT(e->call_count < (int)(sizeof e->calls / sizeof e->calls[0]));
-	struct engine_cmd *res = result_cmd(origin, merchant_id, object_id, req);
+	struct engine_cmd *res = result_cmd(e, origin, channel, merchant_id, object_id, req);
 	e->calls[e->call_count++] = res;
 	return res;
 }
@@ -104,18 +107,113 @@ static void push_result(struct engine *e, struct engine_cmd *res)
 	e->results_tail = res;
 }
 
-static void call_channel(struct engine *e, struct engine_cmd *res)
+/* Whether the channel itself worked (for its breaker): it answered for
+ * sure, even if with the payer's decline; a call it did not execute, did
+ * not answer, or failed in its own systems (2xx codes) counts against it. */
+static bool channel_worked(const struct channel_result *r)
 {
-	int64_t start = clock_mono_ns();
-	e->sandbox->ops->call(e->sandbox, &res->ch_req, &res->ch_res);
-	res->ch_latency_ns = clock_mono_ns() - start;
+	switch (r->outcome) {
+	case CH_SUCCEEDED:
+	case CH_REQUIRES_ACTION:
+	case CH_NOT_FOUND:
+		return true;
+	case CH_DECLINED:
+		return r->code < 200 || r->code >= 300;
+	default:
+		return false;
+	}
+}
+
+/* A result is in: the breaker of its channel learns of it. */
+static void take_result(struct engine *e, struct engine_cmd *res)
+{
+	route_record(e->route, res->channel, channel_worked(&res->ch_res),
+		     res->ch_latency_ns / 1000000, clock_now_ms(e->clock));
 	push_result(e, res);
 }
 
-void engine_call_now(struct engine *e, const char *merchant_id, const char *object_id,
-		     const struct channel_request *req)
+/* The dispatcher's thread: a network call came back. */
+static void network_done(void *ctx, const struct channel_result *r, int64_t latency_ns)
 {
-	call_channel(e, result_cmd(NULL, merchant_id, object_id, req));
+	struct engine_cmd *res = ctx;
+	struct engine *e = res->engine;
+	res->ch_res = *r;
+	res->ch_latency_ns = latency_ns;
+	res->next = NULL;
+	pthread_mutex_lock(&e->lock);
+	if (e->inbox_tail)
+		e->inbox_tail->next = res;
+	else
+		e->inbox_head = res;
+	e->inbox_tail = res;
+	pthread_cond_signal(&e->wake);
+	pthread_mutex_unlock(&e->lock);
+}
+
+static void call_channel(struct engine *e, struct engine_cmd *res)
+{
+	struct channel *ch = route_find(e->route, res->channel);
+	if (!ch) { /* configured away: the outcome stays unknown, asked again later */
+		log_msg(LOG_ERROR, "channel_not_configured", "%s: channel %s is not configured",
+			res->ch_req.reference, res->channel);
+		res->ch_res = (struct channel_result){.outcome = CH_UNKNOWN, .code = CAT_CHANNEL_UNAVAILABLE};
+		snprintf(res->ch_res.raw_code, sizeof res->ch_res.raw_code, "NO_SUCH_CHANNEL");
+		push_result(e, res);
+		return;
+	}
+	if (!ch->ops->call) {
+		e->calls_out++;
+		channel_dispatch_send(e->dispatch, ch, &res->ch_req, network_done, res);
+		return;
+	}
+	int64_t start = clock_mono_ns();
+	ch->ops->call(ch, &res->ch_req, &res->ch_res);
+	res->ch_latency_ns = clock_mono_ns() - start;
+	take_result(e, res);
+}
+
+void engine_call_now(struct engine *e, const char *channel, const char *merchant_id,
+		     const char *object_id, const struct channel_request *req, int checks)
+{
+	struct engine_cmd *res = result_cmd(e, NULL, channel, merchant_id, object_id, req);
+	res->checks = checks;
+	call_channel(e, res);
+}
+
+/* ---- health probes ------------------------------------------------------ */
+
+struct probe_ctx {
+	struct route *route;
+	const struct payd_clock *clock;
+	char channel[PAYMENT_CHANNEL_MAX];
+};
+
+static void probe_done(void *ctx, const struct channel_result *r, int64_t latency_ns)
+{
+	struct probe_ctx *p = ctx;
+	route_probe_result(p->route, p->channel, r->outcome == CH_SUCCEEDED, latency_ns / 1000000,
+			   clock_now_ms(p->clock));
+	free(p);
+}
+
+/* Sends the health probes that are due; returns the ms until the next. */
+static int64_t send_probes(struct engine *e)
+{
+	if (!e->dispatch)
+		return -1;
+	int64_t now = clock_now_ms(e->clock);
+	struct channel *due[ROUTE_CHANNELS_MAX];
+	int n = route_probes_due(e->route, now, due, ROUTE_CHANNELS_MAX);
+	for (int i = 0; i < n; i++) {
+		struct probe_ctx *p = calloc(1, sizeof *p);
+		if (!p)
+			abort();
+		p->route = e->route;
+		p->clock = e->clock;
+		snprintf(p->channel, sizeof p->channel, "%s", due[i]->name);
+		channel_dispatch_probe(e->dispatch, due[i], probe_done, p);
+	}
+	return route_next_probe_ms(e->route, now);
 }
 
 /* ---- the queue ---------------------------------------------------------- */
@@ -162,17 +260,41 @@ static void wait_for_work(struct engine *e, int64_t wait_ms)
 	}
 	/* Stopping, the engine still waits for the syncer to release what it
 	 * has committed; it waits for nothing else. */
-	while (!e->head && !durable_waiting(e) && (!e->stopping || e->waiting_head))
+	while (!e->head && !e->inbox_head && !durable_waiting(e) &&
+	       (!e->stopping || e->waiting_head || e->calls_out))
 		if (pthread_cond_timedwait(&e->wake, &e->lock, &until) == ETIMEDOUT)
 			break;
 }
 
 /* Takes channel results first, then submitted commands, up to a batch.
  * Returns how many; 0 with *done set when the engine should exit. */
+static int64_t sooner(int64_t a, int64_t b)
+{
+	return a < 0 ? b : b < 0 ? a : a < b ? a : b;
+}
+
+/* Moves the network results the dispatcher delivered to the results
+ * list (lock held). */
+static void take_inbox(struct engine *e)
+{
+	while (e->inbox_head) {
+		struct engine_cmd *res = e->inbox_head;
+		e->inbox_head = res->next;
+		e->calls_out--;
+		take_result(e, res);
+	}
+	e->inbox_tail = NULL;
+}
+
 static int gather(struct engine *e, struct engine_cmd **batch, bool *done)
 {
 	int n = 0;
-	int64_t due = resolver_due(e); /* queues the queries whose time came */
+	int64_t due = -1;
+	if (!e->stopping) /* stopping, nothing new is asked */
+		due = sooner(resolver_due(e), send_probes(e)); /* queues what is due */
+	pthread_mutex_lock(&e->lock);
+	take_inbox(e);
+	pthread_mutex_unlock(&e->lock);
 	while (e->results_head && n < ENGINE_BATCH_MAX) {
 		batch[n++] = e->results_head;
 		e->results_head = e->results_head->next;
@@ -180,7 +302,8 @@ static int gather(struct engine *e, struct engine_cmd **batch, bool *done)
 	if (!e->results_head)
 		e->results_tail = NULL;
 	pthread_mutex_lock(&e->lock);
-	if (n == 0 && !e->head && (!e->stopping || e->waiting_head) && !durable_waiting(e))
+	if (n == 0 && !e->head && !e->inbox_head &&
+	    (!e->stopping || e->waiting_head || e->calls_out) && !durable_waiting(e))
 		wait_for_work(e, due >= 0 && due < ENGINE_IDLE_WAIT_MS ? due : ENGINE_IDLE_WAIT_MS);
 	while (e->head && n < ENGINE_BATCH_MAX) {
 		batch[n++] = e->head;
@@ -189,7 +312,8 @@ static int gather(struct engine *e, struct engine_cmd **batch, bool *done)
 	}
 	if (!e->head)
 		e->tail = NULL;
-	*done = e->stopping && n == 0 && !e->head && !e->results_head && !e->waiting_head;
+	*done = e->stopping && n == 0 && !e->head && !e->results_head && !e->waiting_head &&
+		!e->inbox_head && e->calls_out == 0;
 	pthread_mutex_unlock(&e->lock);
 	return n;
 }
@@ -222,6 +346,8 @@ static int save_key(struct engine *e, struct engine_cmd *cmd, enum exec_result o
 	struct engine_cmd *reply_to = answered(cmd);
 	if (!reply_to || !reply_to->has_idem || out == EXEC_NONE)
 		return CAT_OK;
+	if (out == EXEC_CALL && reply_to != cmd)
+		return CAT_OK; /* failed over: still in flight, the mark stays */
 	/* The last answer of a request whose key is marked in flight (cmd is
 	 * its channel result) replaces the mark whatever it says. */
 	return idem_save(e, reply_to, out == EXEC_CALL, reply_to != cmd, reply_to->target_id);
@@ -233,17 +359,13 @@ static int save_key(struct engine *e, struct engine_cmd *cmd, enum exec_result o
  * in flight in the database and is recovered at the next start. */
 static void result_lost(struct engine *e, const struct engine_cmd *cmd)
 {
-	switch (cmd->ch_req.op) {
-	case CH_OP_AUTHORIZE:
-	case CH_OP_VERIFY:
-	case CH_OP_QUERY:
-		resolver_track(e, cmd->ch_req.reference, 0);
-		break;
-	default:
-		log_msg(LOG_ERROR, "channel_result_lost",
-			"the answer to %s could not be recorded; it stays in flight until the next start",
-			cmd->ch_req.reference);
-	}
+	log_msg(LOG_WARN, "channel_result_lost",
+		"the answer about %s could not be recorded: the channel is asked again",
+		cmd->ch_req.reference);
+	if (cmd->ch_req.op == CH_OP_REFUND || cmd->ch_req.op == CH_OP_QUERY_REFUND)
+		resolver_track_refund(e, cmd->merchant_id, cmd->ch_req.reference, cmd->checks);
+	else /* authorize, verify, capture, void, query: all about the attempt */
+		resolver_track(e, cmd->ch_req.payment_reference, cmd->checks);
 }
 
 /* Answers a command with the error it failed with.  Nothing of it is in
@@ -530,30 +652,26 @@ static int open_store(struct engine *e, const struct engine_config *cfg, char *e
 	return rc;
 }
 
+static bool needs_dispatch(const struct route *r)
+{
+	for (int i = 0; i < route_channel_count(r); i++)
+		if (!route_channel(r, i)->ops->call)
+			return true;
+	return false;
+}
+
 int engine_start(const struct engine_config *cfg, struct engine **out, char *err, size_t err_cap)
 {
 	struct engine *e = calloc(1, sizeof *e);
 	if (!e)
 		return CAT_INTERNAL;
 	e->clock = cfg->clock ? cfg->clock : &clock_system;
-	e->sandbox = cfg->sandbox;
+	e->route = cfg->route;
 	e->idem_ttl_ms = cfg->idem_ttl_ms > 0 ? cfg->idem_ttl_ms : 24 * 3600 * 1000;
 	e->resolve_first_ms = cfg->resolve_first_ms > 0 ? cfg->resolve_first_ms : 1000;
 	id_gen_init(&e->ids, e->clock, cfg->seed);
 	if (!cfg->seed)
 		rng_seed_os(&e->ids.rng);
-	int rc = open_store(e, cfg, err, err_cap);
-	if (!rc)
-		rc = resolver_recover(e);
-	if (!rc)
-		rc = refunds_recover(e);
-	if (rc) {
-		if (e->store)
-			store_close(e->store);
-		id_gen_destroy(&e->ids);
-		free(e);
-		return rc;
-	}
 	pthread_condattr_t attr;
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -562,6 +680,27 @@ int engine_start(const struct engine_config *cfg, struct engine **out, char *err
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_cond_init(&e->sync_wake, NULL);
 	pthread_cond_init(&e->durable, NULL);
+	int rc = open_store(e, cfg, err, err_cap);
+	if (!rc && needs_dispatch(e->route) && channel_dispatch_start(&e->dispatch) != 0) {
+		snprintf(err, err_cap, "cannot start the channel dispatcher");
+		rc = CAT_INTERNAL;
+	}
+	if (!rc)
+		rc = resolver_recover(e);
+	if (rc) {
+		if (e->dispatch)
+			channel_dispatch_stop(e->dispatch);
+		if (e->store)
+			store_close(e->store);
+		id_gen_destroy(&e->ids);
+		free(e->unknown);
+		pthread_cond_destroy(&e->wake);
+		pthread_cond_destroy(&e->sync_wake);
+		pthread_cond_destroy(&e->durable);
+		pthread_mutex_destroy(&e->lock);
+		free(e);
+		return rc;
+	}
 	if (pthread_create(&e->syncer, NULL, syncer_main, e) != 0) {
 		snprintf(err, err_cap, "cannot start the syncer thread");
 		abort(); /* nothing is taken yet: no half-started engine to clean up */
@@ -601,6 +740,14 @@ void engine_free(struct engine *e)
 			e->live[i] = k->next;
 			free(k);
 		}
+	if (e->dispatch)
+		channel_dispatch_stop(e->dispatch);
+	for (struct engine_cmd *res = e->inbox_head; res;) { /* stopped before taken */
+		struct engine_cmd *next = res->next;
+		engine_cmd_release(res);
+		free(res);
+		res = next;
+	}
 	free(e->unknown);
 	free(e->books_cache);
 	store_close(e->store);

@@ -23,6 +23,7 @@
 #include "base/id.h"
 #include "channel/channel.h"
 #include "core/payment.h"
+#include "route/route.h"
 #include "store/store.h"
 
 #define ENGINE_QUEUE_MAX 65536   /* commands waiting: past it, CAT_OVERLOADED */
@@ -110,6 +111,9 @@ struct engine_cmd {
 	/* Internal: a channel result and the command it continues, and the
 	 * state the command left for it (so it need not be read back). */
 	struct engine_cmd *origin;
+	struct engine *engine;                /* whose inbox the result goes to */
+	char channel[PAYMENT_CHANNEL_MAX];    /* the channel called */
+	int checks;                           /* a query: how many were made before it */
 	void *carry;
 	void (*carry_free)(void *carry);
 	struct channel_request ch_req;
@@ -123,7 +127,7 @@ struct engine_config {
 	const char *db_path;
 	const struct payd_clock *clock;
 	uint64_t seed;          /* id generator seed; 0 = from the OS */
-	struct channel *sandbox; /* the channel payments go to */
+	struct route *route;    /* the channels and their routing (borrowed, outlives the engine) */
 	int64_t idem_ttl_ms;    /* default 24 h */
 	int64_t resolve_first_ms; /* first query of an unknown attempt (default 1000) */
 };

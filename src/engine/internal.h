@@ -28,9 +28,11 @@ struct live_key {
 	char key[STORE_IDEM_KEY_MAX + 1];
 };
 
-/* An attempt of unknown outcome, waiting for its next query. */
+/* An attempt (or a refund) of unknown outcome, waiting for its next query. */
 struct unknown_attempt {
-	char attempt_id[ID_MAX];
+	char attempt_id[ID_MAX]; /* or the refund's id */
+	char merchant_id[ID_MAX]; /* a refund's merchant */
+	bool refund;
 	int64_t next_ms;
 	int checks;
 };
@@ -71,7 +73,13 @@ struct engine {
 	pthread_cond_t durable;  /* broadcast when `synced` moves */
 	bool syncer_stop;
 
+	/* Results of network calls, pushed by the dispatcher's thread. */
+	struct engine_cmd *inbox_head, *inbox_tail;
+
 	/* Engine thread only. */
+	struct route *route;
+	struct channel_dispatch *dispatch; /* NULL when no channel is a network one */
+	long calls_out;                    /* network calls sent, result not yet taken */
 	struct engine_cmd *results_head, *results_tail; /* channel results for the next batch */
 	struct pending_batch *waiting_head, *waiting_tail; /* committed, not yet durable */
 	uint64_t committed;      /* batches committed so far */
@@ -80,7 +88,6 @@ struct engine {
 	struct store *store;
 	const struct payd_clock *clock;
 	struct id_gen ids;
-	struct channel *sandbox;
 	int64_t idem_ttl_ms;
 	int64_t resolve_first_ms;
 	int64_t now_ms; /* the batch's time */
@@ -102,12 +109,12 @@ void engine_reply_error(struct engine_cmd *cmd, int code, const char *param, con
  * result command carries merchant_id and object_id (the intent of a
  * payment call, the refund of a refund call) as merchant_id/target_id. */
 struct engine_cmd *engine_queue_call(struct engine *e, struct engine_cmd *origin,
-				     const char *merchant_id, const char *object_id,
-				     const struct channel_request *req);
+				     const char *channel, const char *merchant_id,
+				     const char *object_id, const struct channel_request *req);
 /* Sends a call right away (no record needs committing first: queries)
  * and queues its result for the next batch. */
-void engine_call_now(struct engine *e, const char *merchant_id, const char *object_id,
-		     const struct channel_request *req);
+void engine_call_now(struct engine *e, const char *channel, const char *merchant_id,
+		     const char *object_id, const struct channel_request *req, int checks);
 int engine_append_event(struct engine *e, const char *merchant_id, const char *type,
 			const char *object_id, const char *data_json);
 
@@ -125,15 +132,17 @@ int payments_load(struct engine *e, const char *merchant_id, const char *id,
 /* refunds.c */
 int refunds_exec(struct engine *e, struct engine_cmd *cmd, enum exec_result *out);
 int refunds_apply_result(struct engine *e, struct engine_cmd *res, enum exec_result *out);
-/* Queries the channel about every refund left pending by an earlier run. */
-int refunds_recover(struct engine *e);
 
 /* resolver.c */
 /* Schedules a query of the attempt; returns when it will be (ms). */
 int64_t resolver_track(struct engine *e, const char *attempt_id, int checks);
+/* The same for a refund whose outcome is unknown. */
+int64_t resolver_track_refund(struct engine *e, const char *merchant_id, const char *refund_id,
+			      int checks);
 /* Queues queries for the attempts whose time has come; returns the ms
  * until the next one is due (or -1 when none waits). */
 int64_t resolver_due(struct engine *e);
+/* Queues a query of everything an earlier run left in flight. */
 int resolver_recover(struct engine *e);
 
 /* books.c: the ledger side of payments. */

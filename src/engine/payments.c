@@ -2,7 +2,15 @@
  * capture, cancel) and the application of channel results to intents and
  * their attempts.  Every change of status is checked against the state
  * machine of core/payment, appends its event and moves money in the
- * ledger in the same transaction. */
+ * ledger in the same transaction.
+ *
+ * Routing: a confirmation goes to the best channel route/ offers for the
+ * payment.  An attempt the channel did not execute (catalog retry class
+ * "other channel": unavailable, 503, issuer unavailable, system busy)
+ * fails over at once to the next channel the confirmation has not tried,
+ * within the configured attempt limit and deadline; a decline of the
+ * payer's does not, and suggests the other payment method types; an
+ * unknown outcome never does (promise 6): the resolver asks first. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +25,7 @@ struct loaded {
 	struct payment_attempt attempts[PAYMENT_ATTEMPTS_MAX + 1];
 	int n;
 	int refusal; /* a channel refused a capture or void: answer with this code */
+	bool failed_over; /* a new attempt went out: the origin waits for it */
 	char *text;  /* the intent's JSON as last saved, reused for the answer */
 	bool fresh;  /* created by this command and not yet written */
 	bool handed; /* now owned by a channel result (see carry) */
@@ -196,20 +205,84 @@ static void channel_request_for(const struct payment_attempt *a, enum channel_op
 	req->capture = a->capture;
 }
 
-static int start_attempt(struct engine *e, struct engine_cmd *cmd, struct loaded *l)
+/* ---- routing ------------------------------------------------------------ */
+
+/* The first attempt of the current confirmation: the last one a
+ * confirmation started (those after it are its failovers). */
+static int chain_start(const struct loaded *l)
+{
+	int i = l->n - 1;
+	while (i > 0 && l->attempts[i].failover)
+		i--;
+	return i < 0 ? 0 : i;
+}
+
+static bool tried_since(const struct loaded *l, int from, const char *channel)
+{
+	for (int i = from; i < l->n; i++)
+		if (strcmp(l->attempts[i].channel, channel) == 0)
+			return true;
+	return false;
+}
+
+/* The best channel for the payment that attempts from `from` on have not
+ * tried; NULL when none is left. */
+static struct channel *next_channel(struct engine *e, const struct loaded *l, int from)
+{
+	struct channel *plan[ROUTE_CHANNELS_MAX];
+	int n = route_plan(e->route, l->pi.method.type, l->pi.currency, l->pi.amount, e->now_ms,
+			   plan, ROUTE_CHANNELS_MAX);
+	for (int i = 0; i < n; i++)
+		if (!tried_since(l, from, plan[i]->name))
+			return plan[i];
+	return NULL;
+}
+
+/* Where attempt `a`, which failed with `code`, fails over to: NULL when
+ * the code's retry class forbids it, or the limits are reached. */
+static struct channel *failover_target(struct engine *e, const struct loaded *l, int code)
+{
+	const struct catalog_entry *c = catalog_get(code);
+	const struct route_config *cfg = route_config_of(e->route);
+	int from = chain_start(l);
+	if (!c || c->retry != CAT_RETRY_OTHER_CHANNEL || l->n >= PAYMENT_ATTEMPTS_MAX ||
+	    l->n - from >= cfg->max_attempts ||
+	    e->now_ms - l->attempts[from].created_ms >= cfg->deadline_ms)
+		return NULL;
+	return next_channel(e, l, from);
+}
+
+/* After a decline the payer's method cannot overcome: the other method
+ * types the installation takes (bit 1 << pm_type). */
+static unsigned suggested_types(struct engine *e, enum pm_type used, int code)
+{
+	const struct catalog_entry *c = catalog_get(code);
+	bool payers = code / 100 == 1 || code / 100 == 3;
+	if (!c || !payers || c->retry != CAT_RETRY_NEVER)
+		return 0;
+	unsigned types = 0;
+	for (int t = PM_CARD; t <= PM_WECHAT_PAY; t++)
+		if (t != (int)used && route_accepts_type(e->route, (enum pm_type)t))
+			types |= 1u << t;
+	return types;
+}
+
+/* ---- confirm: a new attempt --------------------------------------------- */
+
+/* Records a new attempt of the intent on `ch` and queues its call, which
+ * answers `origin` (NULL: nobody waits). */
+static int start_attempt(struct engine *e, struct engine_cmd *origin, struct loaded *l,
+			 const struct channel *ch, bool failover)
 {
 	struct payment_intent *pi = &l->pi;
-	if (pi->method.type == PM_NONE)
-		return params_fail(&cmd->err, CAT_PARAMETER_MISSING, "payment_method",
-				   "You cannot confirm this PaymentIntent because it has no payment "
-				   "method: pass payment_method or payment_method_data.");
 	struct payment_attempt *a = &l->attempts[l->n];
 	memset(a, 0, sizeof *a);
 	id_new(&e->ids, ID_ATTEMPT, a->id);
 	memcpy(a->intent_id, pi->id, sizeof a->intent_id);
 	memcpy(a->merchant_id, pi->merchant_id, sizeof a->merchant_id);
 	a->seq = pi->attempt_count + 1;
-	snprintf(a->channel, sizeof a->channel, "%s", e->sandbox->name);
+	snprintf(a->channel, sizeof a->channel, "%s", ch->name);
+	a->failover = failover;
 	a->status = ATT_PENDING;
 	a->amount = pi->amount;
 	memcpy(a->currency, pi->currency, sizeof a->currency);
@@ -222,15 +295,35 @@ static int start_attempt(struct engine *e, struct engine_cmd *cmd, struct loaded
 	memcpy(pi->latest_attempt_id, a->id, sizeof pi->latest_attempt_id);
 	set_status(pi, PI_PROCESSING);
 	/* The intent first: the attempt refers to it. */
-	int rc = save(e, l, NULL, NULL, cmd->lang);
+	int rc = save(e, l, NULL, NULL, origin ? origin->lang : "en");
 	if (rc == CAT_OK)
 		rc = e->store->ops->attempt_insert(e->store, a);
 	if (rc)
 		return rc;
 	struct channel_request req;
 	channel_request_for(a, CH_OP_AUTHORIZE, &req);
-	carry(engine_queue_call(e, cmd, pi->merchant_id, pi->id, &req), l);
+	carry(engine_queue_call(e, origin, a->channel, pi->merchant_id, pi->id, &req), l);
 	return CAT_OK;
+}
+
+/* A confirmation's first attempt: on the best channel for the payment. */
+static int first_attempt(struct engine *e, struct engine_cmd *cmd, struct loaded *l)
+{
+	if (l->pi.method.type == PM_NONE)
+		return params_fail(&cmd->err, CAT_PARAMETER_MISSING, "payment_method",
+				   "You cannot confirm this PaymentIntent because it has no payment "
+				   "method: pass payment_method or payment_method_data.");
+	if (l->n >= PAYMENT_ATTEMPTS_MAX)
+		return params_fail(&cmd->err, CAT_INVALID_STATE, NULL,
+				   "This PaymentIntent has had %d attempts, the most payd allows.",
+				   PAYMENT_ATTEMPTS_MAX);
+	const struct channel *ch = next_channel(e, l, l->n);
+	if (!ch)
+		return params_fail(&cmd->err, CAT_CHANNEL_UNAVAILABLE, "payment_method",
+				   "No channel can take this payment now: none accepts %s in %s for "
+				   "this amount, or every one that does is unavailable.",
+				   pm_type_name(l->pi.method.type), l->pi.currency);
+	return start_attempt(e, cmd, l, ch, false);
 }
 
 static int verify_attempt(struct engine *e, struct engine_cmd *cmd, struct loaded *l)
@@ -248,7 +341,7 @@ static int verify_attempt(struct engine *e, struct engine_cmd *cmd, struct loade
 	channel_request_for(a, CH_OP_VERIFY, &req);
 	snprintf(req.verification_code, sizeof req.verification_code, "%s",
 		 cmd->pi.verification_code);
-	carry(engine_queue_call(e, cmd, l->pi.merchant_id, l->pi.id, &req), l);
+	carry(engine_queue_call(e, cmd, a->channel, l->pi.merchant_id, l->pi.id, &req), l);
 	return CAT_OK;
 }
 
@@ -268,7 +361,7 @@ static int confirm(struct engine *e, struct engine_cmd *cmd, struct loaded *l,
 			if (!l->fresh) /* create has applied them already */
 				rc = apply_fields(&l->pi, &cmd->pi, &cmd->err);
 			if (rc == CAT_OK)
-				rc = start_attempt(e, cmd, l);
+				rc = first_attempt(e, cmd, l);
 		} else {
 			params_fail(&cmd->err, rc, NULL, "%s",
 				    has_unsettled_attempt(l)
@@ -355,7 +448,7 @@ static int capture(struct engine *e, struct engine_cmd *cmd, struct loaded *l,
 	struct channel_request req;
 	channel_request_for(a, CH_OP_CAPTURE, &req);
 	req.amount = amount;
-	carry(engine_queue_call(e, cmd, l->pi.merchant_id, l->pi.id, &req), l);
+	carry(engine_queue_call(e, cmd, a->channel, l->pi.merchant_id, l->pi.id, &req), l);
 	*out = EXEC_CALL;
 	return CAT_OK;
 }
@@ -378,7 +471,7 @@ static int cancel(struct engine *e, struct engine_cmd *cmd, struct loaded *l,
 		LEDGER_ASSERT(a && a->status == ATT_AUTHORIZED);
 		struct channel_request req;
 		channel_request_for(a, CH_OP_VOID, &req);
-		carry(engine_queue_call(e, cmd, l->pi.merchant_id, l->pi.id, &req), l);
+		carry(engine_queue_call(e, cmd, a->channel, l->pi.merchant_id, l->pi.id, &req), l);
 		*out = EXEC_CALL;
 		return CAT_OK;
 	}
@@ -411,11 +504,12 @@ int payments_exec(struct engine *e, struct engine_cmd *cmd, enum exec_result *ou
 
 /* ---- channel results ---------------------------------------------------- */
 
-static void fail_attempt(struct loaded *l, struct payment_attempt *a, int code)
+static void fail_attempt(struct engine *e, struct loaded *l, struct payment_attempt *a, int code)
 {
 	a->status = ATT_FAILED;
 	a->code = code;
 	l->pi.last_error_code = code;
+	l->pi.last_error_suggest = suggested_types(e, a->method.type, code);
 	memcpy(l->pi.last_error_attempt_id, a->id, sizeof l->pi.last_error_attempt_id);
 	set_status(&l->pi, PI_REQUIRES_PAYMENT_METHOD);
 }
@@ -426,6 +520,7 @@ static int money_taken(struct engine *e, struct loaded *l, struct payment_attemp
 {
 	struct payment_intent *pi = &l->pi;
 	pi->last_error_code = 0; /* as Stripe: a success clears the last error */
+	pi->last_error_suggest = 0;
 	pi->last_error_attempt_id[0] = '\0';
 	if (captured) {
 		char transfer_id[ID_MAX];
@@ -445,6 +540,23 @@ static int money_taken(struct engine *e, struct loaded *l, struct payment_attemp
 			      a->currency, a->amount, pi->hold_transfer_id);
 }
 
+/* Attempt `a` was not executed: it ends failed and a new attempt of the
+ * same confirmation goes to `next`; the intent stays processing. */
+static int fail_over(struct engine *e, struct engine_cmd *res, struct loaded *l,
+		     struct payment_attempt *a, int code, const struct channel *next)
+{
+	a->status = ATT_FAILED;
+	a->code = code;
+	a->finished_ms = e->now_ms;
+	log_msg(LOG_INFO, "payment_failover", "%s: %s did not execute %s (code %d): trying %s",
+		l->pi.id, a->channel, a->id, code, next->name);
+	int rc = e->store->ops->attempt_update(e->store, a);
+	if (rc == CAT_OK)
+		rc = start_attempt(e, res->origin, l, next, true);
+	l->failed_over = rc == CAT_OK;
+	return rc;
+}
+
 /* An authorization, verification or query answer for attempt `a`. */
 static int apply_payment_outcome(struct engine *e, struct engine_cmd *res, struct loaded *l,
 				 struct payment_attempt *a)
@@ -461,6 +573,7 @@ static int apply_payment_outcome(struct engine *e, struct engine_cmd *res, struc
 		a->status = ATT_REQUIRES_ACTION;
 		a->code = r->code;
 		l->pi.last_error_code = 0;
+		l->pi.last_error_suggest = 0;
 		l->pi.last_error_attempt_id[0] = '\0';
 		set_status(&l->pi, PI_REQUIRES_ACTION);
 		event = "payment_intent.requires_action";
@@ -475,14 +588,18 @@ static int apply_payment_outcome(struct engine *e, struct engine_cmd *res, struc
 		a->next_check_ms = resolver_track(e, a->id, a->checks);
 		break;
 	case CH_NOT_FOUND: /* the channel never executed it */
-		fail_attempt(l, a, CAT_CHANNEL_UNAVAILABLE);
-		event = "payment_intent.payment_failed";
-		break;
 	case CH_DECLINED:
-	case CH_NOT_EXECUTED:
-		fail_attempt(l, a, r->code ? r->code : CAT_GENERIC_DECLINE);
+	case CH_NOT_EXECUTED: {
+		int code = r->outcome == CH_NOT_FOUND ? CAT_CHANNEL_UNAVAILABLE
+			   : r->code			 ? r->code
+							 : CAT_GENERIC_DECLINE;
+		const struct channel *next = failover_target(e, l, code);
+		if (next)
+			return fail_over(e, res, l, a, code, next);
+		fail_attempt(e, l, a, code);
 		event = "payment_intent.payment_failed";
 		break;
+	}
 	}
 	if (a->status != ATT_UNKNOWN && a->status != ATT_PENDING)
 		a->finished_ms = e->now_ms;
@@ -495,6 +612,11 @@ static int apply_capture(struct engine *e, struct engine_cmd *res, struct loaded
 			 struct payment_attempt *a)
 {
 	struct payment_intent *pi = &l->pi;
+	if (res->ch_res.outcome == CH_UNKNOWN) { /* still out: ask, never resend blind */
+		l->refusal = CAT_CHANNEL_TIMEOUT;
+		resolver_track(e, a->id, 0);
+		return CAT_OK;
+	}
 	if (res->ch_res.outcome != CH_SUCCEEDED) {
 		l->refusal = res->ch_res.code ? res->ch_res.code : CAT_PROCESSING_ERROR;
 		pi->capture_requested = 0;
@@ -516,6 +638,11 @@ static int apply_void(struct engine *e, struct engine_cmd *res, struct loaded *l
 		      struct payment_attempt *a)
 {
 	struct payment_intent *pi = &l->pi;
+	if (res->ch_res.outcome == CH_UNKNOWN) { /* still out: ask, never resend blind */
+		l->refusal = CAT_CHANNEL_TIMEOUT;
+		resolver_track(e, a->id, 0);
+		return CAT_OK;
+	}
 	if (res->ch_res.outcome != CH_SUCCEEDED) {
 		l->refusal = res->ch_res.code ? res->ch_res.code : CAT_PROCESSING_ERROR;
 		pi->cancel_requested = false;
@@ -533,15 +660,60 @@ static int apply_void(struct engine *e, struct engine_cmd *res, struct loaded *l
 	return save(e, l, "payment_intent.canceled", NULL, res->lang);
 }
 
-static bool still_open(const struct payment_attempt *a, enum channel_op op)
+/* A capture or void of the authorized attempt `a` is out. */
+static bool operation_out(const struct loaded *l, const struct payment_attempt *a)
+{
+	return a->status == ATT_AUTHORIZED &&
+	       (l->pi.capture_requested > 0 || l->pi.cancel_requested);
+}
+
+static bool still_open(const struct loaded *l, const struct payment_attempt *a, enum channel_op op)
 {
 	switch (op) {
 	case CH_OP_AUTHORIZE: return a->status == ATT_PENDING;
 	case CH_OP_VERIFY: return a->status == ATT_VERIFYING;
 	case CH_OP_QUERY: return a->status == ATT_UNKNOWN || a->status == ATT_PENDING ||
-				 a->status == ATT_VERIFYING;
+				 a->status == ATT_VERIFYING || operation_out(l, a);
 	default: return a->status == ATT_AUTHORIZED;
 	}
+}
+
+/* Sends the capture or void of `a` (again): the channel said it was not
+ * done, so sending it cannot do it twice. */
+static void resend_operation(struct engine *e, struct loaded *l, const struct payment_attempt *a)
+{
+	struct channel_request req;
+	bool capture = l->pi.capture_requested > 0;
+	channel_request_for(a, capture ? CH_OP_CAPTURE : CH_OP_VOID, &req);
+	if (capture)
+		req.amount = l->pi.capture_requested;
+	engine_queue_call(e, NULL, a->channel, l->pi.merchant_id, l->pi.id, &req);
+}
+
+/* A query's answer about an authorization whose capture or void was out
+ * (a timeout, or a payd that stopped). */
+static int apply_operation_query(struct engine *e, struct engine_cmd *res, struct loaded *l,
+				 struct payment_attempt *a)
+{
+	const struct channel_result *r = &res->ch_res;
+	bool capture = l->pi.capture_requested > 0;
+	if (r->outcome == CH_UNKNOWN) {
+		resolver_track(e, a->id, res->checks + 1);
+		return CAT_OK;
+	}
+	if (r->outcome == CH_SUCCEEDED && !r->captured && !r->voided) { /* not done yet */
+		resend_operation(e, l, a);
+		return CAT_OK;
+	}
+	bool done = capture ? (r->outcome == CH_SUCCEEDED && r->captured) : r->voided;
+	struct engine_cmd as_answer = *res; /* the query read as the operation's answer */
+	as_answer.ch_res.outcome = done ? CH_SUCCEEDED : CH_DECLINED;
+	as_answer.ch_res.code = done ? 0 : CAT_INVALID_STATE;
+	if (!done)
+		log_msg(LOG_ERROR, "operation_impossible", "%s: the channel reports %s; the %s is dropped",
+			a->id, r->captured ? "captured" : r->voided ? "voided" : "no authorization",
+			capture ? "capture" : "void");
+	return capture ? apply_capture(e, &as_answer, l, a) : apply_void(e, &as_answer, l, a);
 }
 
 /* Answers the request that started the call, with the intent as it is now. */
@@ -582,22 +754,28 @@ int payments_apply_result(struct engine *e, struct engine_cmd *res, enum exec_re
 	struct payment_attempt *a = rc ? NULL : find_attempt(l, res->ch_req.reference);
 	if (rc == CAT_OK && !a)
 		rc = CAT_INTERNAL;
-	if (rc == CAT_OK && still_open(a, res->ch_req.op)) {
+	if (rc == CAT_OK && still_open(l, a, res->ch_req.op)) {
 		int64_t ms = res->ch_latency_ns / 1000000;
 		a->latency_ms = (a->latency_ms > 0 ? a->latency_ms : 0) + ms;
 		snprintf(a->raw_code, sizeof a->raw_code, "%s", res->ch_res.raw_code);
 		snprintf(a->raw_message, sizeof a->raw_message, "%s", res->ch_res.raw_message);
-		switch (res->ch_req.op) {
-		case CH_OP_CAPTURE: rc = apply_capture(e, res, l, a); break;
-		case CH_OP_VOID: rc = apply_void(e, res, l, a); break;
-		default: rc = apply_payment_outcome(e, res, l, a); break;
-		}
+		if (res->ch_req.op == CH_OP_CAPTURE)
+			rc = apply_capture(e, res, l, a);
+		else if (res->ch_req.op == CH_OP_VOID)
+			rc = apply_void(e, res, l, a);
+		else if (res->ch_req.op == CH_OP_QUERY && operation_out(l, a))
+			rc = apply_operation_query(e, res, l, a);
+		else
+			rc = apply_payment_outcome(e, res, l, a);
 		if (rc == CAT_OK)
 			rc = e->store->ops->attempt_update(e->store, a);
 	}
-	reply_origin(res, l, rc);
+	if (l->failed_over && rc == CAT_OK)
+		*out = EXEC_CALL; /* the origin is answered by the new attempt's result */
+	else
+		reply_origin(res, l, rc);
 	if (rc && res->origin)
 		res->origin->err = res->err;
-	loaded_free(l);
+	release_loaded(l);
 	return rc;
 }

@@ -4,11 +4,11 @@
  * intent's amount_refunded (which counts pending and succeeded refunds)
  * and raises it in the same transaction.  The money is held (merchant ->
  * channel) while the channel works; a success settles the hold, a failure
- * releases it and lowers amount_refunded again. */
+ * releases it and lowers amount_refunded again.  A refund whose outcome
+ * the channel leaves unknown stays pending and is asked about (resolver). */
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/log.h"
 #include "core/catalog.h"
 #include "core/render.h"
 #include "engine/internal.h"
@@ -116,7 +116,7 @@ int refunds_exec(struct engine *e, struct engine_cmd *cmd, enum exec_result *out
 		memcpy(req.reference, r.id, sizeof req.reference);
 		memcpy(req.payment_reference, r.attempt_id, sizeof req.payment_reference);
 		memcpy(req.currency, r.currency, sizeof req.currency);
-		engine_queue_call(e, cmd, r.merchant_id, r.id, &req);
+		engine_queue_call(e, cmd, r.channel, r.merchant_id, r.id, &req);
 		memcpy(cmd->target_id, r.id, sizeof cmd->target_id);
 		*out = EXEC_CALL;
 	}
@@ -175,43 +175,13 @@ int refunds_apply_result(struct engine *e, struct engine_cmd *res, enum exec_res
 			     res->ch_res.outcome == CH_NOT_FOUND;
 	if (rc == CAT_OK && r.status == REFUND_PENDING && outcome_known)
 		rc = settle_refund(e, res, &r, v);
-	else if (rc == CAT_OK && r.status == REFUND_PENDING)
-		log_msg(LOG_WARN, "refund_outcome_unknown", "refund %s stays pending until re-queried",
-			r.id);
+	else if (rc == CAT_OK && r.status == REFUND_PENDING) /* unknown: ask the channel later */
+		resolver_track_refund(e, r.merchant_id, r.id,
+				      res->ch_req.op == CH_OP_QUERY_REFUND ? res->checks + 1 : 0);
 	if (rc == CAT_OK && res->origin)
 		engine_reply_json(res->origin, 200, render_refund(&r));
 	refund_clear(&r);
 	payment_intent_clear(&v->pi);
 	free(v);
-	return rc;
-}
-
-struct recover_ctx {
-	struct engine *e;
-	long count;
-};
-
-static void recover_one(void *ctx, const void *record)
-{
-	struct recover_ctx *rc = ctx;
-	const struct refund *r = record;
-	struct channel_request req = {.op = CH_OP_QUERY_REFUND, .amount = r->amount};
-	memcpy(req.reference, r->id, sizeof req.reference);
-	memcpy(req.payment_reference, r->attempt_id, sizeof req.payment_reference);
-	memcpy(req.currency, r->currency, sizeof req.currency);
-	struct payment_attempt charge;
-	if (rc->e->store->ops->attempt_get(rc->e->store, r->attempt_id, &charge) == CAT_OK)
-		req.method = &charge.method;
-	engine_call_now(rc->e, r->merchant_id, r->id, &req);
-	rc->count++;
-}
-
-int refunds_recover(struct engine *e)
-{
-	struct recover_ctx ctx = {e, 0};
-	int rc = e->store->ops->refund_pending(e->store, recover_one, &ctx);
-	if (rc == CAT_OK && ctx.count)
-		log_msg(LOG_WARN, "refunds_recovering", "%ld refunds were in flight: querying them",
-			ctx.count);
 	return rc;
 }

@@ -1,11 +1,13 @@
-/* engine/resolver: attempts whose outcome is unknown (a timeout, a lost
+/* engine/resolver: operations whose outcome is unknown (a timeout, a lost
  * answer, a payd that stopped mid-call) are asked about, never resent
- * (promises 5 and 6).  Each waits in a small in-memory list with the time
- * of its next query; queries back off exponentially (first after
- * resolve_first_ms, doubling, at most a minute apart) until the channel
- * answers for sure.  At start-up every attempt left in flight is queued
- * for an immediate query, and every capture or void left in flight is
- * sent again under the same reference. */
+ * blind (promises 5 and 6).  An attempt (its authorization or
+ * verification, or the capture or void of an authorized one) is asked
+ * about with CH_OP_QUERY, a refund with CH_OP_QUERY_REFUND.  Each waits in
+ * a small in-memory list with the time of its next query; queries back
+ * off exponentially (first after resolve_first_ms, doubling, at most a
+ * minute apart) until the channel answers for sure.  At start-up, every
+ * attempt left in flight, every intent whose capture or void was out and
+ * every pending refund is queued for an immediate query. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,10 +23,11 @@ static int64_t backoff_ms(const struct engine *e, int checks)
 	return delay < ENGINE_RESOLVE_MAX_BACKOFF_MS ? delay : ENGINE_RESOLVE_MAX_BACKOFF_MS;
 }
 
-static void track_at(struct engine *e, const char *attempt_id, int checks, int64_t when_ms)
+static void track_at(struct engine *e, const char *merchant_id, const char *id, bool refund,
+		     int checks, int64_t when_ms)
 {
 	for (size_t i = 0; i < e->unknown_count; i++)
-		if (strcmp(e->unknown[i].attempt_id, attempt_id) == 0) {
+		if (strcmp(e->unknown[i].attempt_id, id) == 0) {
 			e->unknown[i].checks = checks;
 			e->unknown[i].next_ms = when_ms;
 			return;
@@ -38,35 +41,77 @@ static void track_at(struct engine *e, const char *attempt_id, int checks, int64
 		e->unknown_cap = cap;
 	}
 	struct unknown_attempt *u = &e->unknown[e->unknown_count++];
-	snprintf(u->attempt_id, sizeof u->attempt_id, "%s", attempt_id);
+	snprintf(u->attempt_id, sizeof u->attempt_id, "%s", id);
+	snprintf(u->merchant_id, sizeof u->merchant_id, "%s", merchant_id ? merchant_id : "");
+	u->refund = refund;
 	u->checks = checks;
 	u->next_ms = when_ms;
 }
 
-int64_t resolver_track(struct engine *e, const char *attempt_id, int checks)
+static int64_t track(struct engine *e, const char *merchant_id, const char *id, bool refund,
+		     int checks)
 {
 	int64_t now = e->now_ms ? e->now_ms : clock_now_ms(e->clock);
 	int64_t when = now + backoff_ms(e, checks);
-	track_at(e, attempt_id, checks, when);
+	track_at(e, merchant_id, id, refund, checks, when);
 	return when;
 }
 
-/* Asks the channel about one attempt; the answer joins the next batch. */
+int64_t resolver_track(struct engine *e, const char *attempt_id, int checks)
+{
+	return track(e, NULL, attempt_id, false, checks);
+}
+
+int64_t resolver_track_refund(struct engine *e, const char *merchant_id, const char *refund_id,
+			      int checks)
+{
+	return track(e, merchant_id, refund_id, true, checks);
+}
+
+static void request_for(struct channel_request *req, enum channel_op op, const char *reference,
+			const char *payment_reference, int64_t amount, const char *currency,
+			const struct payment_method *method)
+{
+	memset(req, 0, sizeof *req);
+	req->op = op;
+	snprintf(req->reference, sizeof req->reference, "%s", reference);
+	snprintf(req->payment_reference, sizeof req->payment_reference, "%s", payment_reference);
+	snprintf(req->currency, sizeof req->currency, "%s", currency);
+	req->amount = amount;
+	req->method = method;
+}
+
+/* Asks the channel about one attempt or refund; the answer joins a later
+ * batch.  One that cannot be read now is asked about later. */
 static void query(struct engine *e, const struct unknown_attempt *u)
 {
-	struct payment_attempt a;
-	int rc = e->store->ops->attempt_get(e->store, u->attempt_id, &a);
-	if (rc) {
-		log_msg(LOG_ERROR, "resolver_load_failed", "attempt %s: code %d", u->attempt_id, rc);
-		resolver_track(e, u->attempt_id, u->checks + 1);
-		return;
+	struct channel_request req;
+	int rc;
+	if (u->refund) {
+		struct refund r = {0};
+		struct payment_attempt charge;
+		rc = e->store->ops->refund_get(e->store, u->merchant_id, u->attempt_id, &r);
+		if (rc == CAT_OK)
+			rc = e->store->ops->attempt_get(e->store, r.attempt_id, &charge);
+		if (rc == CAT_OK) {
+			request_for(&req, CH_OP_QUERY_REFUND, r.id, r.attempt_id, r.amount, r.currency,
+				    &charge.method);
+			engine_call_now(e, r.channel, r.merchant_id, r.id, &req, u->checks);
+		}
+		refund_clear(&r);
+	} else {
+		struct payment_attempt a;
+		rc = e->store->ops->attempt_get(e->store, u->attempt_id, &a);
+		if (rc == CAT_OK) {
+			request_for(&req, CH_OP_QUERY, a.id, a.id, a.amount, a.currency, &a.method);
+			req.capture = a.capture;
+			engine_call_now(e, a.channel, a.merchant_id, a.intent_id, &req, u->checks);
+		}
 	}
-	struct channel_request req = {.op = CH_OP_QUERY, .amount = a.amount, .capture = a.capture,
-				      .method = &a.method};
-	memcpy(req.reference, a.id, sizeof req.reference);
-	memcpy(req.payment_reference, a.id, sizeof req.payment_reference);
-	memcpy(req.currency, a.currency, sizeof req.currency);
-	engine_call_now(e, a.merchant_id, a.intent_id, &req);
+	if (rc) {
+		log_msg(LOG_ERROR, "resolver_load_failed", "%s: code %d", u->attempt_id, rc);
+		track(e, u->merchant_id, u->attempt_id, u->refund, u->checks + 1);
+	}
 }
 
 int64_t resolver_due(struct engine *e)
@@ -91,32 +136,29 @@ struct recover_ctx {
 	long count;
 };
 
-static void recover_one(void *ctx, const void *record)
+static void recover_attempt(void *ctx, const void *record)
 {
 	struct recover_ctx *r = ctx;
 	const struct payment_attempt *a = record;
-	track_at(r->e, a->id, a->checks, 0); /* due at once */
+	track_at(r->e, NULL, a->id, false, a->checks, 0); /* due at once */
 	r->count++;
 }
 
-/* A capture or void that was out: sent again with the same reference,
- * which the channel treats as the same request. */
+/* A capture or void that was out: its attempt is asked about first (it
+ * is sent again only once the channel says it was not done). */
 static void recover_intent(void *ctx, const void *record)
 {
 	struct recover_ctx *r = ctx;
 	const struct payment_intent *pi = record;
-	struct payment_attempt a;
-	if (r->e->store->ops->attempt_get(r->e->store, pi->latest_attempt_id, &a) != CAT_OK)
-		return;
-	struct channel_request req = {
-		.op = pi->capture_requested > 0 ? CH_OP_CAPTURE : CH_OP_VOID,
-		.amount = pi->capture_requested > 0 ? pi->capture_requested : a.amount,
-		.method = &a.method,
-	};
-	memcpy(req.reference, a.id, sizeof req.reference);
-	memcpy(req.payment_reference, a.id, sizeof req.payment_reference);
-	memcpy(req.currency, a.currency, sizeof req.currency);
-	engine_call_now(r->e, pi->merchant_id, pi->id, &req);
+	track_at(r->e, NULL, pi->latest_attempt_id, false, 0, 0);
+	r->count++;
+}
+
+static void recover_refund(void *ctx, const void *record)
+{
+	struct recover_ctx *r = ctx;
+	const struct refund *refund = record;
+	track_at(r->e, refund->merchant_id, refund->id, true, 0, 0);
 	r->count++;
 }
 
@@ -125,9 +167,12 @@ int resolver_recover(struct engine *e)
 	struct recover_ctx ctx = {e, 0};
 	int rc = e->store->ops->intent_in_flight(e->store, recover_intent, &ctx);
 	if (rc == CAT_OK)
-		rc = e->store->ops->attempt_unsettled(e->store, recover_one, &ctx);
+		rc = e->store->ops->attempt_unsettled(e->store, recover_attempt, &ctx);
+	if (rc == CAT_OK)
+		rc = e->store->ops->refund_pending(e->store, recover_refund, &ctx);
 	if (rc == CAT_OK && ctx.count)
-		log_msg(LOG_WARN, "resolver_recovering", "%ld attempts were in flight: querying them",
+		log_msg(LOG_WARN, "resolver_recovering",
+			"%ld operations were in flight when payd stopped: asking their channels",
 			ctx.count);
 	return rc;
 }

@@ -71,16 +71,16 @@ static_assert(IDEM_IN_FLIGHT == 0 && IDEM_DONE == 1, "idem_state vs 0003 schema"
 #define SQP_PM_COLS \
 	"pm_type, pm_id, pm_brand, pm_last4, pm_exp_month, pm_exp_year, pm_fingerprint, pm_token"
 
-/* ?1..?31 in this order. */
+/* ?1..?32 in this order. */
 #define SQP_INTENT_COLS                                                                      \
 	"id, merchant_id, amount, currency, status, capture_method, amount_capturable, "     \
 	"amount_received, amount_refunded, description, customer, metadata, " SQP_PM_COLS    \
 	", latest_attempt_id, attempt_count, last_error_code, last_error_attempt_id, "       \
 	"hold_transfer_id, capture_requested, cancel_requested, cancellation_reason, "       \
-	"canceled_ms, created_ms, updated_ms"
+	"canceled_ms, created_ms, updated_ms, last_error_suggest"
 #define SQP_INTENT_PARAMS                                                                    \
 	"?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "   \
-	"?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31"
+	"?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32"
 /* Not written: id ?1, merchant_id ?2 (matched), created_ms ?30. */
 #define SQP_INTENT_SET                                                                       \
 	"amount = ?3, currency = ?4, status = ?5, capture_method = ?6, "                     \
@@ -90,16 +90,17 @@ static_assert(IDEM_IN_FLIGHT == 0 && IDEM_DONE == 1, "idem_state vs 0003 schema"
 	"pm_fingerprint = ?19, pm_token = ?20, latest_attempt_id = ?21, "                    \
 	"attempt_count = ?22, last_error_code = ?23, last_error_attempt_id = ?24, "          \
 	"hold_transfer_id = ?25, capture_requested = ?26, cancel_requested = ?27, "          \
-	"cancellation_reason = ?28, canceled_ms = ?29, updated_ms = ?31"
+	"cancellation_reason = ?28, canceled_ms = ?29, updated_ms = ?31, "                   \
+	"last_error_suggest = ?32"
 
-/* ?1..?25 in this order. */
+/* ?1..?26 in this order. */
 #define SQP_ATTEMPT_COLS                                                                     \
 	"id, intent_id, merchant_id, seq, channel, status, amount, currency, " SQP_PM_COLS    \
 	", capture, code, raw_code, raw_message, created_ms, finished_ms, latency_ms, "      \
-	"next_check_ms, checks"
+	"next_check_ms, checks, failover"
 #define SQP_ATTEMPT_PARAMS                                                                   \
 	"?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "   \
-	"?19, ?20, ?21, ?22, ?23, ?24, ?25"
+	"?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26"
 /* Not written: id ?1, intent_id ?2, merchant_id ?3 (matched), seq ?4, created_ms ?21. */
 #define SQP_ATTEMPT_SET                                                                      \
 	"channel = ?5, status = ?6, amount = ?7, currency = ?8, pm_type = ?9, pm_id = ?10, " \
@@ -371,7 +372,8 @@ static int sqp_bind_intent(struct sq_store *s, sqlite3_stmt *st, const struct pa
 		sqp_bind_text(st, 28, pi->cancellation_reason) |
 		sqlite3_bind_int64(st, 29, pi->canceled_ms) |
 		sqlite3_bind_int64(st, 30, pi->created_ms) |
-		sqlite3_bind_int64(st, 31, pi->updated_ms);
+		sqlite3_bind_int64(st, 31, pi->updated_ms) |
+		sqlite3_bind_int(st, 32, (int)pi->last_error_suggest);
 	return sq_bound(s, st, b);
 }
 
@@ -392,6 +394,7 @@ static int sqp_read_intent(sqlite3_stmt *st, void *rec)
 	pi->canceled_ms = sqlite3_column_int64(st, 28);
 	pi->created_ms = sqlite3_column_int64(st, 29);
 	pi->updated_ms = sqlite3_column_int64(st, 30);
+	pi->last_error_suggest = (unsigned)sqlite3_column_int(st, 31);
 	int rc = sq_text(st, 0, pi->id, sizeof pi->id);
 	if (!rc)
 		rc = sq_text(st, 1, pi->merchant_id, sizeof pi->merchant_id);
@@ -441,7 +444,8 @@ static int sqp_bind_attempt(struct sq_store *s, sqlite3_stmt *st, const struct p
 		sqp_bind_text(st, 20, a->raw_message) | sqlite3_bind_int64(st, 21, a->created_ms) |
 		sqlite3_bind_int64(st, 22, a->finished_ms) |
 		sqlite3_bind_int64(st, 23, a->latency_ms) |
-		sqlite3_bind_int64(st, 24, a->next_check_ms) | sqlite3_bind_int(st, 25, a->checks);
+		sqlite3_bind_int64(st, 24, a->next_check_ms) | sqlite3_bind_int(st, 25, a->checks) |
+		sqlite3_bind_int(st, 26, a->failover ? 1 : 0);
 	return sq_bound(s, st, b);
 }
 
@@ -459,6 +463,7 @@ static int sqp_read_attempt(sqlite3_stmt *st, void *rec)
 	a->latency_ms = sqlite3_column_int64(st, 22);
 	a->next_check_ms = sqlite3_column_int64(st, 23);
 	a->checks = sqlite3_column_int(st, 24);
+	a->failover = sqlite3_column_int(st, 25) != 0;
 	int rc = sq_text(st, 0, a->id, sizeof a->id);
 	if (!rc)
 		rc = sq_text(st, 1, a->intent_id, sizeof a->intent_id);

@@ -28,6 +28,7 @@ static struct tmpdb tdb;
 static const char *const db = tdb.db;
 static struct clock_manual clock_m;
 static struct channel *sandbox;
+static struct route *route;
 static struct engine *engine;
 static char merchant[ID_MAX];
 
@@ -48,8 +49,12 @@ static void start(void)
 
 	sandbox = sandbox_channel_new("sandbox");
 	sandbox_channel_set_clock(sandbox, &clock_m.clock);
+	struct route_config rcfg;
+	route_config_default(&rcfg);
+	route = route_new(&rcfg, &sandbox);
+	cr_assert_not_null(route);
 	struct engine_config cfg = {.db_path = db, .clock = &clock_m.clock, .seed = 42,
-				    .sandbox = sandbox, .resolve_first_ms = 1000};
+				    .route = route, .resolve_first_ms = 1000};
 	cr_assert_eq(engine_start(&cfg, &engine, err, sizeof err), CAT_OK, "%s", err);
 }
 
@@ -57,6 +62,7 @@ static void stop(void)
 {
 	engine_stop(engine);
 	engine_free(engine);
+	route_free(route);
 	sandbox->ops->destroy(sandbox);
 	tmpdb_remove(&tdb);
 }
@@ -246,7 +252,7 @@ Test(engine, ledger_balances_after_resolved_payments)
 	store_close(s);
 	/* stop() stops it again: make that a restart of a stopped engine. */
 	struct engine_config cfg = {.db_path = db, .clock = &clock_m.clock, .seed = 43,
-				    .sandbox = sandbox, .resolve_first_ms = 1000};
+				    .route = route, .resolve_first_ms = 1000};
 	engine_free(engine);
 	cr_assert_eq(engine_start(&cfg, &engine, err, sizeof err), CAT_OK, "%s", err);
 }
