@@ -4,6 +4,8 @@
 #ifndef PAYD_CMD_CMD_H
 #define PAYD_CMD_CMD_H
 
+#include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 #define PAYD_VERSION "0.1.0"
@@ -23,8 +25,25 @@ int cmd_keys(int argc, char **argv);
 void cmd_keys_usage(FILE *out);
 int cmd_serve(int argc, char **argv);
 void cmd_serve_usage(FILE *out);
+int cmd_check_books(int argc, char **argv);
+void cmd_check_books_usage(FILE *out);
 int cmd_version(int argc, char **argv);
 void cmd_version_usage(FILE *out);
+
+/* check_books.c: payd's books against payd-sim's. */
+struct books_report {
+	long matched;           /* sim charges matching exactly one paid payd attempt */
+	long charged_twice;     /* a reference (or a payment) charged more than once */
+	long missing;           /* paid in payd, no charge at the channel */
+	long unmatched_charges; /* charged at the channel, not paid in payd */
+	long sim_charges, payd_paid;
+	long acked, acked_missing; /* acknowledged as succeeded, not in both books */
+	bool ledger_balanced;
+};
+int books_check(const char *db_path, const char *sim_url, const char *acked_path,
+		struct books_report *r, char *err, size_t err_cap);
+bool books_ok(const struct books_report *r);
+json_t *books_report_json(const struct books_report *r);
 
 /* The table of subcommands, for `payd help`; NULL-terminated by name. */
 extern const struct cmd cmd_table[];

@@ -1,0 +1,161 @@
+// crash: payd killed with SIGKILL at random moments while it takes card
+// payments through payd-sim's acquirers (a mix with timeouts, lost
+// answers and issuer-unavailable failovers), restarted each time on the
+// same database.  When the load is over and the resolver has settled every
+// attempt, `payd check-books` compares payd's books with payd-sim's:
+// every charge matches exactly one succeeded payment, every payment a
+// client was told succeeded is in both, nothing is charged twice, and the
+// ledger balances.  It prints the counts and exits 1 on any mismatch.
+//
+// Size (CI keeps it short): CRASH_PAYMENTS (default 2000), CRASH_KILLS
+// (default 4), CRASH_CONCURRENCY (default 16), CRASH_SEED.
+// Run by `make crash` (part of `make test`) with PAYD_BIN and SIM_BIN set.
+
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { startPayd, paydBin, waitFor, formEncode } from '../e2e/harness.mjs';
+import { startSim, fourChannels } from '../e2e/sim.mjs';
+
+const PAYMENTS = Number(process.env.CRASH_PAYMENTS ?? 2000);
+const KILLS = Number(process.env.CRASH_KILLS ?? 4);
+const CONCURRENCY = Number(process.env.CRASH_CONCURRENCY ?? 16);
+const RETRIES = 20; // per payment, across restarts
+const SETTLE_TIMEOUT_MS = 120_000;
+
+// A deterministic PRNG (mulberry32) so that a failing run can be repeated.
+let seed = Number(process.env.CRASH_SEED ?? Date.now() % 100000);
+function random() {
+  seed = (seed + 0x6d2b79f5) | 0;
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+
+const counts = { acked: 0, declined: 0, processing: 0, gave_up: 0, retried: 0, kills: 0 };
+const acked = [];
+
+async function onePayment(payd, i) {
+  const key = `crash-${i}-${seed}`;
+  const body = formEncode({ amount: 1000 + (i % 500), currency: 'usd', payment_method: 'pm_card_visa', confirm: true });
+  for (let attempt = 0; attempt < RETRIES; attempt++) {
+    try {
+      const res = await payd.request('POST', '/v1/payment_intents', {
+        body,
+        headers: { 'Idempotency-Key': key },
+      });
+      if (res.status === 200 && res.body.status === 'succeeded') {
+        counts.acked++;
+        acked.push(res.body.id);
+      } else if (res.status === 200) {
+        counts.processing++;
+      } else if (res.status === 402) {
+        counts.declined++;
+      } else if (res.status === 409 || res.status >= 500) {
+        counts.retried++;
+        await delay(50 + random() * 200);
+        continue;
+      } else {
+        throw new Error(`payment ${i}: unexpected ${res.status} ${res.text.slice(0, 300)}`);
+      }
+      return;
+    } catch (err) {
+      if (err.message.startsWith('payment ')) throw err;
+      counts.retried++; // payd is down: the same request again, same key
+      await delay(50 + random() * 200);
+    }
+  }
+  counts.gave_up++;
+}
+
+// At least PAYMENTS payments, and more until every kill has happened.
+async function load(payd, killsDone) {
+  let next = 0;
+  const worker = async () => {
+    while (next < PAYMENTS || !killsDone.value) await onePayment(payd, next++);
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  return next;
+}
+
+async function killer(payd, killsDone) {
+  for (let k = 0; k < KILLS; k++) {
+    await delay(200 + random() * 1200);
+    await payd.kill9();
+    counts.kills++;
+    await delay(random() * 300);
+    await payd._spawn(); // the same database, a new process
+  }
+  killsDone.value = true;
+}
+
+function unsettled(db) {
+  const sql =
+    'SELECT (SELECT count(*) FROM payment_attempts WHERE status IN (0, 2, 6)) + ' +
+    '(SELECT count(*) FROM refunds WHERE status = 0);';
+  return new Promise((resolve, reject) =>
+    execFile('sqlite3', [db, sql], (err, out) => (err ? reject(err) : resolve(Number(out.trim()))))
+  );
+}
+
+function checkBooks(db, admin, ackedFile) {
+  return new Promise((resolve) =>
+    execFile(paydBin(), ['check-books', '--db', db, '--sim', admin, '--acked', ackedFile, '--json'], (err, out, errText) =>
+      resolve({ code: err ? err.code : 0, report: out.trim() ? JSON.parse(out) : null, stderr: errText })
+    )
+  );
+}
+
+async function main() {
+  const sim = await startSim({
+    seed: seed % 1000,
+    channels: fourChannels({
+      acq_a: {
+        latency_ms: { min: 0, p50: 2, p99: 20 },
+        outcomes: { '00': 90, 51: 4, '05': 2, 91: 4 },
+        slow_rate: 0.03,
+        slow_ms: 900,
+        lost_rate: 0.03,
+      },
+      acq_b: { latency_ms: { min: 0, p50: 2, p99: 20 }, slow_rate: 0.02, slow_ms: 900, lost_rate: 0.02 },
+    }),
+  });
+  let payd;
+  let ok = false;
+  try {
+    const config = await sim.writePaydConfig({ timeoutMs: 300 });
+    payd = await startPayd({ args: ['--config', config] });
+    const started = Date.now();
+    const killsDone = { value: false };
+    const killing = killer(payd, killsDone);
+    const made = await load(payd, killsDone);
+    await killing;
+    if (!payd.running) await payd._spawn();
+    const loadMs = Date.now() - started;
+    await waitFor(async () => (await unsettled(payd.db)) === 0, {
+      timeoutMs: SETTLE_TIMEOUT_MS,
+      intervalMs: 200,
+      what: 'every attempt and refund settled by the resolver',
+    });
+    const ackedFile = join(sim.dir, 'acked.txt');
+    await writeFile(ackedFile, acked.join('\n') + '\n');
+    const { code, report, stderr } = await checkBooks(payd.db, sim.admin, ackedFile);
+    const summary = { payments: made, seed, load_ms: loadMs, ...counts, books: report };
+    console.log(JSON.stringify(summary, null, 2));
+    if (!report) throw new Error(`payd check-books failed: ${stderr}`);
+    ok = code === 0 && report.charged_twice === 0 && report.acked_missing === 0 && report.missing === 0 &&
+      report.unmatched_charges === 0 && report.ledger_balanced && counts.kills === KILLS;
+    if (!ok) console.error('crash test: FAILED (see the counts above)');
+    else console.error(`crash test: ok (${counts.kills} kills, ${report.matched} charges matched, none twice)`);
+  } finally {
+    await payd?.stop().catch((err) => console.error(err.message));
+    await sim.stop();
+  }
+  process.exit(ok ? 0 : 1);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
