@@ -27,6 +27,8 @@ int cmd_serve(int argc, char **argv);
 void cmd_serve_usage(FILE *out);
 int cmd_check_books(int argc, char **argv);
 void cmd_check_books_usage(FILE *out);
+int cmd_demo(int argc, char **argv);
+void cmd_demo_usage(FILE *out);
 int cmd_version(int argc, char **argv);
 void cmd_version_usage(FILE *out);
 

@@ -7,6 +7,8 @@ const struct cmd cmd_table[] = {
 	{"check-books", "compare payd's books with payd-sim's and audit the ledger", cmd_check_books,
 	 cmd_check_books_usage},
 	{"codes", "print the error catalog (table, --json or --markdown)", cmd_codes, cmd_codes_usage},
+	{"demo", "payd-sim and payd with a minute of mixed traffic and an outage", cmd_demo,
+	 cmd_demo_usage},
 	{"keys", "create API keys for a merchant", cmd_keys, cmd_keys_usage},
 	{"serve", "run the HTTP API", cmd_serve, cmd_serve_usage},
 	{"version", "print payd's version", cmd_version, cmd_version_usage},

@@ -1,0 +1,41 @@
+/* cmd/demo: what `payd demo`'s two files share.  demo.c runs the show
+ * (payd-sim and payd as child processes, the outage, the summary, the
+ * books check, then serving until Ctrl-C); demo_traffic.c drives the
+ * payments (worker threads over libcurl) and counts what they saw. */
+#ifndef PAYD_CMD_DEMO_H
+#define PAYD_CMD_DEMO_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define DEMO_WORKERS 6
+#define DEMO_URL_MAX 256
+#define DEMO_KEY_MAX 128
+
+struct demo_counts {
+	long payments, succeeded, declined, processing, errors, refunds;
+};
+
+struct demo_traffic {
+	char api[DEMO_URL_MAX]; /* http://127.0.0.1:PORT */
+	char key[DEMO_KEY_MAX];
+	int64_t until_ms;       /* monotonic: workers stop then */
+	int pause_ms;           /* each worker's pause between payments */
+	pthread_mutex_t lock;
+	struct demo_counts counts;
+	pthread_t threads[DEMO_WORKERS];
+	int started;
+};
+
+/* Starts the workers; they stop by themselves at until_ms. */
+int demo_traffic_start(struct demo_traffic *t);
+void demo_traffic_join(struct demo_traffic *t);
+struct demo_counts demo_traffic_counts(struct demo_traffic *t);
+
+/* An HTTP exchange for the demo (libcurl easy): body NULL for GET, else a
+ * form (POST) or JSON (json_body).  Returns the status (0: no answer) and
+ * the answer in *out (heap, NUL-terminated, may be NULL). */
+long demo_http(const char *url, const char *key, const char *body, bool json_body, char **out);
+
+#endif
