@@ -148,9 +148,9 @@ json_t *sim_books_capture(struct sim_books *b, const char *reference, int64_t am
 		c->captured_amount += amount;
 		c->state = SIM_PAY_CAPTURED;
 		code = sim_code_success(b->kind);
+		if (!c->capture_code)
+			c->capture_code = code; /* a refusal moved nothing: not replayed */
 	}
-	if (!c->capture_code)
-		c->capture_code = code;
 	return sim_charge_answer(c, reference, code);
 }
 
@@ -165,9 +165,8 @@ json_t *sim_books_void(struct sim_books *b, const char *reference)
 	if (c->state == SIM_PAY_AUTHORIZED) {
 		c->state = SIM_PAY_VOIDED;
 		code = sim_code_success(b->kind);
-	}
-	if (!c->void_code)
 		c->void_code = code;
+	}
 	return sim_charge_answer(c, reference, code);
 }
 

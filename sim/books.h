@@ -38,8 +38,10 @@ struct sim_charge {
 	int64_t executed_ms; /* 0 while processing */
 	enum sim_pay_state state;
 	const struct sim_code *code;         /* the authorization's answer */
-	const struct sim_code *capture_code; /* first capture's answer, or NULL */
-	const struct sim_code *void_code;    /* first void's answer, or NULL */
+	/* The first capture / void that succeeded (replayed by an idempotent
+	 * channel); a refused one changed nothing and is not remembered. */
+	const struct sim_code *capture_code;
+	const struct sim_code *void_code;
 };
 
 struct sim_refund {
