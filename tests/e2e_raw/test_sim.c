@@ -706,3 +706,40 @@ Test(sim, bad_scenario_and_flags_exit_2)
 	cr_expect_eq(run_sim(scenario, "--bogus", err, sizeof err), 2);
 	cr_expect(strstr(err, "usage:"), "%s", err);
 }
+
+#define SIM_REPLAY_N 24
+
+/* SIM_REPLAY_N sequential authorizations on acq_a with a 50/50 mix: the
+ * string of answered codes ("0051005100..."). */
+static void draw_codes(char out[2 * SIM_REPLAY_N + 1])
+{
+	admin_set("acq_a", "{\"outcomes\":{\"00\":1,\"51\":1}}");
+	out[0] = '\0';
+	for (int i = 0; i < SIM_REPLAY_N; i++) {
+		char ref[32];
+		snprintf(ref, sizeof ref, "ch_seed%d", i);
+		struct resp r;
+		authorize("acq_a", ref, 100, true, CARD, &r);
+		cr_assert_eq(strlen(str(&r, "code")), 2, "%s", r.body);
+		strcat(out, str(&r, "code"));
+		resp_free(&r);
+	}
+}
+
+Test(sim, a_seed_replays_the_same_outcomes)
+{
+	char first[2 * SIM_REPLAY_N + 1], second[2 * SIM_REPLAY_N + 1];
+	draw_codes(first);
+	cr_expect(strstr(first, "00") && strstr(first, "51"), "a 50/50 mix gave %s", first);
+	cr_assert_eq(sim_stop(), 0);
+	json_decref(S.urls);
+	S.urls = NULL;
+	remove(S.ready);
+	char *argv[] = {(char *)sim_bin(), "--scenario", S.path, "--listen", "127.0.0.1:0",
+			"--ready-file", S.ready, NULL};
+	S.pid = spawn(argv);
+	poll_until(ready_loaded, NULL, SIM_START_MS, SIM_POLL_MS);
+	cr_assert(S.urls, "payd-sim did not restart");
+	draw_codes(second);
+	cr_expect_str_eq(first, second, "the same seed must replay the same mix");
+}
