@@ -417,7 +417,8 @@ bool sim_channel_start(struct sim_channel *ch)
 	ch->daemon = sim_http_start(ch->sim->host, ch->port, on_request, ch, &bound);
 	if (!ch->daemon)
 		return false;
-	ch->port = bound;
+	if (ch->port != bound)
+		ch->port = bound; /* only at the first start: the port is then kept */
 	return true;
 }
 
