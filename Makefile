@@ -73,8 +73,8 @@ unit: $(UNIT) $(PAYD)
 
 # End-to-end: the real server on loopback, driven by libcurl (raw protocol)
 # and by the official stripe npm package (node's test runner).
-e2e: $(PAYD) $(RAW)
-	PAYD_BIN=$(abspath $(PAYD)) $(RAW) $(CRITERION_ARGS)
+e2e: $(PAYD) $(RAW) $(SIM)
+	PAYD_BIN=$(abspath $(PAYD)) SIM_BIN=$(abspath $(SIM)) $(RAW) $(CRITERION_ARGS)
 	cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error && \
 	  PAYD_BIN=$(abspath $(PAYD)) node --test --test-concurrency=1
 
