@@ -379,7 +379,7 @@ static int read_methods(json_t *obj, const struct kind_rule *rule, struct channe
 		if (out->methods & cap)
 			return fail(w, "methods", "\"%s\" is listed twice", json_string_value(m));
 		if (!(rule->methods & cap))
-			return fail(w, "methods", "a %s channel takes only %s", rule->kind,
+			return fail(w, "methods", "kind %s takes only %s", rule->kind,
 				    method_list(rule->methods, list, sizeof list));
 		out->methods |= cap;
 	}
