@@ -219,10 +219,10 @@ static int read_ints(json_t *obj, const struct int_field *fields, void *base,
 			*dst = f->def;
 			continue;
 		}
-		json_int_t n = json_is_integer(v) ? json_integer_value(v) : (json_int_t)f->min - 1;
-		if (n < f->min || n > f->max)
+		if (!json_is_integer(v) || json_integer_value(v) < f->min ||
+		    json_integer_value(v) > f->max)
 			return fail(w, f->key, "must be an integer between %d and %d", f->min, f->max);
-		*dst = (int)n;
+		*dst = (int)json_integer_value(v);
 	}
 	return 0;
 }
@@ -580,7 +580,7 @@ int route_config_load(const char *path, struct route_config *out, char *err, siz
 	}
 	size_t len = fread(buf, 1, CONFIG_FILE_MAX + 1, f);
 	if (ferror(f)) {
-		set_err(err, err_cap, "cannot read the file", path);
+		set_err(err, err_cap, strerror(errno), path);
 		goto out;
 	}
 	if (len > CONFIG_FILE_MAX) {

@@ -246,8 +246,11 @@ Test(route_config, missing_and_non_json_files)
 	write_file(t.path, "channels: [acq_a]\n", 0);
 	cr_assert_eq(route_config_load(t.path, &cfg, err, sizeof err), -1);
 	cr_assert_not_null(strstr(err, "not valid JSON: line 1"), "%s", err);
+	int dir_rc = route_config_load(t.dir, &cfg, err, sizeof err);
 	tmp_remove(&t);
-	cr_assert_eq(route_config_load(t.dir, &cfg, err, sizeof err), -1, "a directory");
+	cr_assert_eq(dir_rc, -1, "a directory");
+	cr_assert_not_null(strstr(err, t.dir), "%s", err);
+	cr_assert_not_null(strstr(err, "Is a directory"), "%s", err);
 }
 
 Test(route_config, not_json_or_not_an_object)
