@@ -7,6 +7,7 @@
  * explicit now_ms: no clock, no sleep.  Network channels are plain structs
  * with a dummy ops (call == NULL); the sandbox is the real one. */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -551,4 +552,32 @@ Test(route, success_rate_rounds_down, .init = setup_four, .fini = free_route)
 	o = snap("acq_a", T0);
 	cr_assert_str_eq(json_string_value(json_object_get(o, "success_rate")), "100.0%");
 	json_decref(o);
+}
+
+/* ---- shared use ------------------------------------------------------------------------- */
+
+#define THREADS 4
+#define RECORDS_PER_THREAD 1000
+
+static void *recorder(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < RECORDS_PER_THREAD; i++) {
+		route_record(fx.r, "acq_b", true, i % 100, T0 + i);
+		struct channel *out[ROUTE_CHANNELS_MAX];
+		route_plan(fx.r, PM_CARD, "USD", 1000, T0 + i, out, ROUTE_CHANNELS_MAX);
+	}
+	return NULL;
+}
+
+Test(route, concurrent_records_plans_and_snapshots, .init = setup_four, .fini = free_route)
+{
+	pthread_t t[THREADS];
+	for (int i = 0; i < THREADS; i++)
+		cr_assert_eq(pthread_create(&t[i], NULL, recorder, NULL), 0);
+	for (int i = 0; i < 50; i++)
+		json_decref(route_snapshot(fx.r, T0 + i));
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(t[i], NULL);
+	cr_assert_eq(window_int("acq_b", "calls", T0 + RECORDS_PER_THREAD), THREADS * RECORDS_PER_THREAD);
 }
