@@ -397,6 +397,7 @@ static void found(const struct channel_request *req, const struct http_answer *a
 		  struct channel_result *out)
 {
 	out->outcome = CH_SUCCEEDED;
+	out->code = CAT_OK;
 	out->captured = state_is(a, "captured");
 	out->amount = a->has_amount ? a->amount : req->amount;
 	if (out->captured && a->has_captured_amount)
@@ -412,6 +413,7 @@ static void decode_query(const struct channel_request *req, const struct http_co
 	bool success = c->cls == HC_SUCCESS;
 	if (state_is(a, "none")) {
 		out->outcome = CH_NOT_FOUND;
+		out->code = CAT_OK;
 	} else if (state_is(a, "captured") || state_is(a, "authorized")) {
 		if (success)
 			found(req, a, out);
@@ -435,10 +437,12 @@ static void decode_refund(const struct channel_request *req, const struct http_c
 	bool success = c->cls == HC_SUCCESS;
 	if (state_is(a, "none") && req->op == CH_OP_QUERY_REFUND) {
 		out->outcome = CH_NOT_FOUND;
+		out->code = CAT_OK;
 	} else if (state_is(a, "failed") || (!a->state && !success)) {
 		set_declined(out, c->refund_code);
 	} else if (success && (!a->state || state_is(a, "succeeded"))) {
 		out->outcome = CH_SUCCEEDED;
+		out->code = CAT_OK;
 		out->amount = a->has_amount ? a->amount : req->amount;
 	} else {
 		set_unknown(out); /* processing, or a state contradicting the code */
