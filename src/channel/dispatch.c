@@ -27,16 +27,10 @@
 
 #include "base/clock.h"
 #include "channel/channel.h"
+#include "channel/dispatch_internal.h"
 #include "channel/http_internal.h"
 #include "core/catalog.h"
 
-#define DISPATCH_MAX_IN_FLIGHT 256     /* transfers inside libcurl at once */
-#define DISPATCH_PER_HOST_MAX 64       /* of them to one channel URL; libcurl's per-host limit */
-#define DISPATCH_HOSTS_MAX 32          /* distinct URLs counted; more are not limited per host */
-#define DISPATCH_QUEUE_MAX 8192        /* waiting to start; beyond: not executed at once */
-#define DISPATCH_MAX_IDLE_CONNECTS 128 /* idle connections kept for reuse */
-#define DISPATCH_CONN_MAX_AGE_S 30L    /* an idle connection older than this is not reused */
-#define DISPATCH_POLL_MS 1000          /* longest sleep between looks at the queue */
 #define DISPATCH_HEALTH_PATH "/v1/health"
 
 struct dispatch_job {

@@ -23,6 +23,7 @@
 #include "base/clock.h"
 #include "base/crypto.h"
 #include "channel/channel.h"
+#include "channel/dispatch_internal.h"
 #include "core/catalog.h"
 
 #define SECRET "s3cret-a"
@@ -545,5 +546,54 @@ Test(dispatch, stop_abandons_calls_in_flight)
 	channel_dispatch_stop(disp);
 	disp = NULL;
 	cr_assert_eq(results.total, 0); /* its done was never called */
+	ch->ops->destroy(ch);
+}
+
+/* A port that takes connections into its backlog and never answers. */
+static int black_hole(int *port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t len = sizeof addr;
+	cr_assert_eq(bind(fd, (struct sockaddr *)&addr, sizeof addr), 0);
+	cr_assert_eq(listen(fd, 1024), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&addr, &len), 0);
+	*port = ntohs(addr.sin_port);
+	return fd;
+}
+
+static int queue_full, other_results;
+
+static void on_refused(void *ctx, const struct channel_result *res, int64_t latency_ns)
+{
+	(void)ctx, (void)latency_ns;
+	pthread_mutex_lock(&results.mu);
+	if (res->outcome == CH_NOT_EXECUTED && res->code == CAT_CHANNEL_UNAVAILABLE &&
+	    strcmp(res->raw_code, "QUEUE_FULL") == 0)
+		queue_full++;
+	else
+		other_results++;
+	results.total++;
+	pthread_cond_broadcast(&results.cv);
+	pthread_mutex_unlock(&results.mu);
+}
+
+/* At most DISPATCH_PER_HOST_MAX calls go to one channel at once and at
+ * most DISPATCH_QUEUE_MAX wait; one more is refused at once, unsent. */
+Test(dispatch, queue_limit)
+{
+	int port, fd = black_hole(&port);
+	struct channel *ch = channel_at(port, SECRET, 30000);
+	const int extra = 5, n = DISPATCH_PER_HOST_MAX + DISPATCH_QUEUE_MAX + extra;
+	struct channel_request req = {.op = CH_OP_QUERY, .reference = "ch_q"};
+	for (int i = 0; i < n; i++)
+		channel_dispatch_send(disp, ch, &req, on_refused, NULL);
+	cr_assert(results_wait(extra), "%d refused", results.total);
+	channel_dispatch_stop(disp); /* abandons the rest */
+	disp = NULL;
+	cr_assert_eq(other_results, 0);
+	cr_assert(queue_full >= extra && queue_full <= extra + DISPATCH_PER_HOST_MAX, "%d", queue_full);
+	close(fd);
 	ch->ops->destroy(ch);
 }
