@@ -1,0 +1,38 @@
+/* channel/http_internal: what channel/http.c shares with the rest of
+ * channel/ (registry.c makes network channels, dispatch.c signs requests
+ * and checks answers' signatures, and answers health probes).  Not part of
+ * the channel interface: the engine sees channel.h only. */
+#ifndef PAYD_CHANNEL_HTTP_INTERNAL_H
+#define PAYD_CHANNEL_HTTP_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "channel/channel.h"
+
+/* "t=<unix seconds>,v1=<64 hex>" and its NUL. */
+#define HTTP_SIGNATURE_MAX 96
+/* An answer whose `t` is further than this from our clock is refused
+ * (the same window payd-sim applies to requests). */
+#define HTTP_SIGNATURE_TOLERANCE_S 300
+
+/* Is cfg->kind a network kind ("acquirer", "wallet_a", "wallet_b")? */
+bool http_channel_kind_known(const char *kind);
+/* A network channel for cfg (its kind must be known); NULL with err set. */
+struct channel *http_channel_new(const struct channel_config *cfg, char *err, size_t err_cap);
+
+/* X-Payd-Signature of body at time t into out[HTTP_SIGNATURE_MAX]:
+ * HMAC-SHA256(secret, "<t>.<body>").  0, or -1 when memory ran out. */
+int http_channel_sign(const char *secret, int64_t t, const char *body, size_t body_len,
+		      char out[HTTP_SIGNATURE_MAX]);
+/* Does `header` (NULL = missing) sign body with secret, within
+ * HTTP_SIGNATURE_TOLERANCE_S of now_s? */
+bool http_channel_verify(const char *secret, const char *header, const char *body,
+			 size_t body_len, int64_t now_s);
+
+/* GET /v1/health's answer: CH_SUCCEEDED for a signed 200, else
+ * CH_NOT_EXECUTED with CAT_CHANNEL_UNAVAILABLE and a raw code saying why. */
+void http_channel_decode_probe(const struct channel_http_reply *reply, struct channel_result *out);
+
+#endif
