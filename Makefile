@@ -32,7 +32,7 @@ UNIT     := $(BUILD)/unit_tests
 RAW      := $(BUILD)/e2e_raw
 SIM      := $(BUILD)/payd-sim
 
-.PHONY: all test asan run deps docs clean unit e2e bench sim
+.PHONY: all test asan run deps docs clean unit e2e crash bench sim
 all: payd $(if $(SIM_SRC),sim)
 
 payd: $(PAYD)
@@ -76,15 +76,21 @@ unit: $(UNIT) $(PAYD)
 e2e: $(PAYD) $(RAW) $(SIM)
 	PAYD_BIN=$(abspath $(PAYD)) SIM_BIN=$(abspath $(SIM)) $(RAW) $(CRITERION_ARGS)
 	cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error && \
-	  PAYD_BIN=$(abspath $(PAYD)) node --test --test-concurrency=1
+	  PAYD_BIN=$(abspath $(PAYD)) SIM_BIN=$(abspath $(SIM)) node --test --test-concurrency=1
+
+# Crash safety: payd killed with SIGKILL under load through payd-sim, then
+# payd's books checked against payd-sim's (tests/crash/crash.mjs; it uses
+# the e2e harness, so it runs after e2e has installed its packages).
+crash: $(PAYD) $(SIM)
+	PAYD_BIN=$(abspath $(PAYD)) SIM_BIN=$(abspath $(SIM)) node tests/crash/crash.mjs
 
 test: deps
-	$(MAKE) --no-print-directory unit e2e
+	$(MAKE) --no-print-directory unit e2e crash
 
 asan: deps
 	CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 	LDFLAGS="-fsanitize=address,undefined" \
-	$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 unit e2e
+	$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 unit e2e crash
 
 run: deps
 	$(MAKE) --no-print-directory payd

@@ -406,7 +406,7 @@ static void found(const struct channel_request *req, const struct http_answer *a
 
 /* QUERY: the state says what became of the payment.  `voided` (held,
  * then released: no money moved, final) answers CH_DECLINED with
- * CAT_CHANNEL_REJECTED, amount 0. */
+ * CAT_CHANNEL_REJECTED, amount 0, and `voided` set. */
 static void decode_query(const struct channel_request *req, const struct http_code *c,
 			 const struct http_answer *a, struct channel_result *out)
 {
@@ -423,6 +423,7 @@ static void decode_query(const struct channel_request *req, const struct http_co
 		set_declined(out, success ? CAT_GENERIC_DECLINE : c->code);
 	} else if (state_is(a, "voided")) {
 		set_declined(out, CAT_CHANNEL_REJECTED);
+		out->voided = true;
 	} else if (!a->state && !success) {
 		set_declined(out, c->code); /* the code alone says: declined */
 	} else {

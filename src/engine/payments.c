@@ -561,9 +561,11 @@ static int fail_over(struct engine *e, struct engine_cmd *res, struct loaded *l,
 static int apply_payment_outcome(struct engine *e, struct engine_cmd *res, struct loaded *l,
 				 struct payment_attempt *a)
 {
-	const struct channel_result *r = &res->ch_res;
+	struct channel_result *r = &res->ch_res;
 	const char *event = NULL;
 	int rc = CAT_OK;
+	if (res->ch_req.op == CH_OP_QUERY && r->outcome == CH_NOT_EXECUTED)
+		r->outcome = CH_UNKNOWN; /* the query was not answered: ask again */
 	switch (r->outcome) {
 	case CH_SUCCEEDED:
 		rc = money_taken(e, l, a, res->ch_req.op == CH_OP_QUERY ? r->captured : a->capture,
@@ -697,7 +699,7 @@ static int apply_operation_query(struct engine *e, struct engine_cmd *res, struc
 {
 	const struct channel_result *r = &res->ch_res;
 	bool capture = l->pi.capture_requested > 0;
-	if (r->outcome == CH_UNKNOWN) {
+	if (r->outcome == CH_UNKNOWN || r->outcome == CH_NOT_EXECUTED) { /* ask again */
 		resolver_track(e, a->id, res->checks + 1);
 		return CAT_OK;
 	}

@@ -107,7 +107,7 @@ static_assert(IDEM_IN_FLIGHT == 0 && IDEM_DONE == 1, "idem_state vs 0003 schema"
 	"pm_brand = ?11, pm_last4 = ?12, pm_exp_month = ?13, pm_exp_year = ?14, "            \
 	"pm_fingerprint = ?15, pm_token = ?16, capture = ?17, code = ?18, raw_code = ?19, "  \
 	"raw_message = ?20, finished_ms = ?22, latency_ms = ?23, next_check_ms = ?24, "      \
-	"checks = ?25"
+	"checks = ?25, failover = ?26"
 
 /* ?1..?15 in this order. */
 #define SQP_REFUND_COLS                                                                      \
