@@ -748,6 +748,8 @@ int payments_apply_result(struct engine *e, struct engine_cmd *res, enum exec_re
 	if (l) { /* the state the call's command left */
 		res->carry = NULL;
 		l->handed = false;
+		l->failed_over = false;
+		l->refusal = 0;
 	} else if (!(l = calloc(1, sizeof *l))) {
 		return CAT_INTERNAL;
 	} else {
