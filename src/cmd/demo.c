@@ -222,7 +222,7 @@ static int write_config(struct demo *d, json_t *ready, char *path, size_t cap)
 				  "timeout_ms", 1500));
 	json_t *cfg = json_pack("{s:o, s:{s:i, s:i}, s:{s:i, s:i, s:i, s:i, s:i, s:i}}", "channels",
 				channels, "routing", "max_attempts", 3, "deadline_ms", 20000, "breaker",
-				"window_ms", 10000, "min_volume", 10, "failure_pct", 50, "cooldown_ms",
+				"window_ms", 5000, "min_volume", 10, "failure_pct", 50, "cooldown_ms",
 				3000, "probe_successes", 2, "probe_interval_ms", 1000);
 	path_in(d, "payd.json", path, cap);
 	int rc = json_dump_file(cfg, path, JSON_INDENT(2));
@@ -383,8 +383,11 @@ static void wait_settled(struct demo *d)
 
 static json_t *top_failure_codes(sqlite3 *db)
 {
-	static const char sql[] = "SELECT code, count(*) AS n FROM payment_attempts "
-				  "WHERE status = 5 GROUP BY code ORDER BY n DESC, code LIMIT ?1";
+	/* Final failures only: not the attempts a payment failed over from. */
+	static const char sql[] =
+		"SELECT code, count(*) AS n FROM payment_attempts a WHERE status = 5 AND NOT EXISTS "
+		"(SELECT 1 FROM payment_attempts b WHERE b.intent_id = a.intent_id "
+		"AND b.seq = a.seq + 1 AND b.failover = 1) GROUP BY code ORDER BY n DESC, code LIMIT ?1";
 	json_t *out = json_array();
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)

@@ -25,7 +25,8 @@ const RETRIES = 20; // per payment, across restarts
 const SETTLE_TIMEOUT_MS = 120_000;
 
 // A deterministic PRNG (mulberry32) so that a failing run can be repeated.
-let seed = Number(process.env.CRASH_SEED ?? Date.now() % 100000);
+const SEED = Number(process.env.CRASH_SEED ?? Date.now() % 100000);
+let seed = SEED;
 function random() {
   seed = (seed + 0x6d2b79f5) | 0;
   let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
@@ -37,7 +38,7 @@ const counts = { acked: 0, declined: 0, processing: 0, gave_up: 0, retried: 0, k
 const acked = [];
 
 async function onePayment(payd, i) {
-  const key = `crash-${i}-${seed}`;
+  const key = `crash-${i}-${SEED}`;
   const body = formEncode({ amount: 1000 + (i % 500), currency: 'usd', payment_method: 'pm_card_visa', confirm: true });
   for (let attempt = 0; attempt < RETRIES; attempt++) {
     try {
@@ -109,7 +110,7 @@ function checkBooks(db, admin, ackedFile) {
 
 async function main() {
   const sim = await startSim({
-    seed: seed % 1000,
+    seed: SEED % 1000,
     channels: fourChannels({
       acq_a: {
         latency_ms: { min: 0, p50: 2, p99: 20 },
@@ -141,7 +142,7 @@ async function main() {
     const ackedFile = join(sim.dir, 'acked.txt');
     await writeFile(ackedFile, acked.join('\n') + '\n');
     const { code, report, stderr } = await checkBooks(payd.db, sim.admin, ackedFile);
-    const summary = { payments: made, seed, load_ms: loadMs, ...counts, books: report };
+    const summary = { payments: made, seed: SEED, load_ms: loadMs, ...counts, books: report };
     console.log(JSON.stringify(summary, null, 2));
     if (!report) throw new Error(`payd check-books failed: ${stderr}`);
     ok = code === 0 && report.charged_twice === 0 && report.acked_missing === 0 && report.missing === 0 &&
