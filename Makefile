@@ -2,7 +2,8 @@
 #   make          build ./payd
 #   make test     install missing packages, build, run every test
 #   make asan     the tests again under AddressSanitizer + UBSan
-#   make run      install, build, start the demo server (Ctrl-C stops it)
+#   make run      install, build, run the demo (payd-sim, traffic, outage,
+#                 summary), then serve until Ctrl-C
 #   make docs     regenerate docs/ERRORS.md from the error catalog
 #   make deps     install the Debian packages the project needs
 
@@ -93,8 +94,8 @@ asan: deps
 	$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 unit e2e crash
 
 run: deps
-	$(MAKE) --no-print-directory payd
-	scripts/demo
+	$(MAKE) --no-print-directory payd sim
+	$(PAYD) demo
 
 deps:
 	@scripts/install-deps
