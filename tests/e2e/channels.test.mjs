@@ -196,6 +196,33 @@ describe('network channels against payd-sim', () => {
     assert.equal(all.filter((c) => c.reference === pi.attempts[0].id).length, 1);
   });
 
+  // Last: its failures may open acq_a's breaker.
+  test('when every acquirer is unavailable the payment fails once each has been tried', async () => {
+    await sim.setChannel('acq_a', { outcomes: { 91: 1 } });
+    await sim.setChannel('acq_b', { outcomes: { 91: 1 } });
+    try {
+      const err = await rejection(pay(stripe));
+      assert.equal(err.raw.payd_code, 206);
+      const pi = err.raw.payment_intent;
+      assert.equal(pi.status, 'requires_payment_method');
+      assert.deepEqual(pi.attempts.map((a) => [a.channel, a.status]), [
+        ['acq_a', 'failed'],
+        ['acq_b', 'failed'],
+      ]);
+      assert.equal(pi.last_payment_error.channel, 'acq_b');
+      // A new confirmation starts a new round (acq_a may be out of routing
+      // by now: its breaker has seen these failures).
+      await sim.setChannel('acq_b', { outcomes: { '00': 1 } });
+      const again = await stripe.paymentIntents.confirm(pi.id, { payment_method: 'pm_card_visa' });
+      assert.equal(again.status, 'succeeded');
+      assert.equal(again.attempts.at(-1).channel, 'acq_b');
+      assert.ok(again.attempts.length >= 3);
+    } finally {
+      await sim.setChannel('acq_a', { outcomes: { '00': 1 } });
+      await sim.setChannel('acq_b', { outcomes: { '00': 1 } });
+    }
+  });
+
   test('GET /v1/channels lists every channel, never a secret', async () => {
     const res = await payd.request('GET', '/v1/channels');
     assert.equal(res.status, 200);
