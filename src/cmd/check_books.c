@@ -10,7 +10,6 @@
  *
  * It reads payd's database read-only, with SQL of its own: a checking
  * tool that must not trust the code it checks. */
-#include <curl/curl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <sqlite3.h>
@@ -33,51 +32,19 @@ void cmd_check_books_usage(FILE *out)
 	      out);
 }
 
-struct fetch {
-	char *data;
-	size_t len;
-};
-
-static size_t fetch_write(char *ptr, size_t size, size_t n, void *ctx)
-{
-	struct fetch *f = ctx;
-	size_t add = size * n;
-	if (f->len + add > CHECK_BODY_MAX)
-		return 0;
-	char *grown = realloc(f->data, f->len + add + 1);
-	if (!grown)
-		return 0;
-	memcpy(grown + f->len, ptr, add);
-	f->data = grown;
-	f->len += add;
-	f->data[f->len] = '\0';
-	return add;
-}
-
 static json_t *fetch_books(const char *sim_url, char *err, size_t err_cap)
 {
-	char url[512];
+	char url[512], *answer = NULL;
 	snprintf(url, sizeof url, "%s/admin/books", sim_url);
-	struct fetch f = {0};
-	CURL *c = curl_easy_init();
-	long status = 0;
-	CURLcode cc = CURLE_FAILED_INIT;
-	if (c) {
-		curl_easy_setopt(c, CURLOPT_URL, url);
-		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fetch_write);
-		curl_easy_setopt(c, CURLOPT_WRITEDATA, &f);
-		curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-		cc = curl_easy_perform(c);
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-		curl_easy_cleanup(c);
-	}
+	struct cmd_http_req req = {.url = url, .max_body = CHECK_BODY_MAX, .timeout_s = 60};
+	long status = cmd_http(&req, &answer);
 	json_t *books = NULL;
-	if (cc != CURLE_OK || status != 200)
-		snprintf(err, err_cap, "GET %s: %s (HTTP %ld)", url, curl_easy_strerror(cc), status);
-	else if (!(books = json_loadb(f.data, f.len, 0, NULL)))
+	if (status != 200)
+		snprintf(err, err_cap, "GET %s: HTTP %ld%s", url, status,
+			 status ? "" : " (no answer)");
+	else if (!answer || !(books = json_loads(answer, 0, NULL)))
 		snprintf(err, err_cap, "GET %s: the answer is not JSON", url);
-	free(f.data);
+	free(answer);
 	return books;
 }
 

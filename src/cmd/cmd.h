@@ -32,6 +32,19 @@ void cmd_demo_usage(FILE *out);
 int cmd_version(int argc, char **argv);
 void cmd_version_usage(FILE *out);
 
+/* http_client.c: a blocking HTTP exchange.  body NULL: GET, else POST
+ * (a form, or JSON with json_body).  Returns the status (0: no answer)
+ * and the answer in *out (heap, NUL-terminated, NULL when empty). */
+struct cmd_http_req {
+	const char *url;
+	const char *key; /* Bearer key, or NULL */
+	const char *body;
+	bool json_body;
+	size_t max_body; /* a longer answer counts as none */
+	long timeout_s;  /* 0: 30 s */
+};
+long cmd_http(const struct cmd_http_req *req, char **out);
+
 /* check_books.c: payd's books against payd-sim's. */
 struct books_report {
 	long matched;           /* sim charges matching exactly one paid payd attempt */

@@ -3,7 +3,6 @@
  * mostly Stripe's test Visa, some test cards that decline, Alipay and
  * WeChat Pay, and now and then a partial refund of a payment that
  * succeeded.  Each payment has its own Idempotency-Key. */
-#include <curl/curl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,60 +11,16 @@
 
 #include "base/clock.h"
 #include "base/rng.h"
+#include "cmd/cmd.h"
 #include "cmd/demo.h"
 
 #define DEMO_BODY_MAX (1024 * 1024)
 
-struct grow {
-	char *data;
-	size_t len;
-};
-
-static size_t grow_write(char *ptr, size_t size, size_t n, void *ctx)
-{
-	struct grow *g = ctx;
-	size_t add = size * n;
-	if (g->len + add > DEMO_BODY_MAX)
-		return 0;
-	char *more = realloc(g->data, g->len + add + 1);
-	if (!more)
-		return 0;
-	memcpy(more + g->len, ptr, add);
-	g->data = more;
-	g->len += add;
-	g->data[g->len] = '\0';
-	return add;
-}
-
 long demo_http(const char *url, const char *key, const char *body, bool json_body, char **out)
 {
-	CURL *c = curl_easy_init();
-	if (!c)
-		return 0;
-	struct grow g = {0};
-	struct curl_slist *headers = NULL;
-	char auth[DEMO_KEY_MAX + 32];
-	if (key) {
-		snprintf(auth, sizeof auth, "Authorization: Bearer %s", key);
-		headers = curl_slist_append(headers, auth);
-	}
-	if (body && json_body)
-		headers = curl_slist_append(headers, "Content-Type: application/json");
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, grow_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &g);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	if (body)
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	long status = 0;
-	if (curl_easy_perform(c) == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_slist_free_all(headers);
-	curl_easy_cleanup(c);
-	*out = g.data;
-	return status;
+	struct cmd_http_req req = {.url = url, .key = key, .body = body, .json_body = json_body,
+				   .max_body = DEMO_BODY_MAX};
+	return cmd_http(&req, out);
 }
 
 /* What a checkout sends: weights out of 100. */
