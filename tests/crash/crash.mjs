@@ -1,7 +1,8 @@
 // crash: payd killed with SIGKILL at random moments while it takes card
-// payments through payd-sim's acquirers (a mix with timeouts, lost
-// answers and issuer-unavailable failovers), restarted each time on the
-// same database.  When the load is over and the resolver has settled every
+// payments through payd-sim's acquirers (a mix with timeouts — answers
+// late after the charge, or charges made late — lost answers and
+// issuer-unavailable failovers to a backup that does not honour
+// idempotency keys), restarted each time on the same database.  When the load is over and the resolver has settled every
 // attempt, `payd check-books` compares payd's books with payd-sim's:
 // every charge matches exactly one succeeded payment, every payment a
 // client was told succeeded is in both, nothing is charged twice, and the
@@ -119,7 +120,15 @@ async function main() {
         slow_ms: 900,
         lost_rate: 0.03,
       },
-      acq_b: { latency_ms: { min: 0, p50: 2, p99: 20 }, slow_rate: 0.02, slow_ms: 900, lost_rate: 0.02 },
+      // The backup does not honour idempotency keys, and its slow answers
+      // are executed late (a query meanwhile says "processing").
+      acq_b: {
+        latency_ms: { min: 0, p50: 2, p99: 20 },
+        slow_rate: 0.05,
+        slow_ms: 900,
+        slow_before_execution: true,
+        lost_rate: 0.02,
+      },
     }),
   });
   let payd;
