@@ -172,6 +172,21 @@ static void call_channel(struct engine *e, struct engine_cmd *res)
 	take_result(e, res);
 }
 
+struct engine_cmd *engine_call_inline(struct engine *e, struct engine_cmd *origin,
+				      const char *channel, const char *merchant_id,
+				      const char *object_id, const struct channel_request *req)
+{
+	struct engine_cmd *res = result_cmd(e, origin, channel, merchant_id, object_id, req);
+	struct channel *ch = route_find(e->route, channel);
+	LEDGER_ASSERT(ch && ch->ops->call);
+	int64_t start = clock_mono_ns();
+	ch->ops->call(ch, &res->ch_req, &res->ch_res);
+	res->ch_latency_ns = clock_mono_ns() - start;
+	route_record(e->route, channel, channel_worked(&res->ch_res), res->ch_latency_ns / 1000000,
+		     e->now_ms);
+	return res;
+}
+
 void engine_call_now(struct engine *e, const char *channel, const char *merchant_id,
 		     const char *object_id, const struct channel_request *req, int checks)
 {

@@ -111,6 +111,12 @@ void engine_reply_error(struct engine_cmd *cmd, int code, const char *param, con
 struct engine_cmd *engine_queue_call(struct engine *e, struct engine_cmd *origin,
 				     const char *channel, const char *merchant_id,
 				     const char *object_id, const struct channel_request *req);
+/* Calls an in-process channel (ops->call) now, within the command, and
+ * returns its result command (origin as given; the caller applies and
+ * frees it). */
+struct engine_cmd *engine_call_inline(struct engine *e, struct engine_cmd *origin,
+				      const char *channel, const char *merchant_id,
+				      const char *object_id, const struct channel_request *req);
 /* Sends a call right away (no record needs committing first: queries)
  * and queues its result for the next batch. */
 void engine_call_now(struct engine *e, const char *channel, const char *merchant_id,

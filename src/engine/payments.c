@@ -26,6 +26,8 @@ struct loaded {
 	int n;
 	int refusal; /* a channel refused a capture or void: answer with this code */
 	bool failed_over; /* a new attempt went out: the origin waits for it */
+	bool answered;    /* an in-process channel answered within the command */
+	struct payment_attempt *unwritten; /* made by this command, not yet inserted */
 	char *text;  /* the intent's JSON as last saved, reused for the answer */
 	bool fresh;  /* created by this command and not yet written */
 	bool handed; /* now owned by a channel result (see carry) */
@@ -78,6 +80,16 @@ static struct payment_attempt *find_attempt(struct loaded *l, const char *id)
 		if (strcmp(l->attempts[i].id, id) == 0)
 			return &l->attempts[i];
 	return NULL;
+}
+
+/* Writes attempt `a`: inserted the first time (an in-process call writes
+ * it once, with its outcome), updated after. */
+static int write_attempt(struct engine *e, struct loaded *l, struct payment_attempt *a)
+{
+	if (l->unwritten != a)
+		return e->store->ops->attempt_update(e->store, a);
+	l->unwritten = NULL;
+	return e->store->ops->attempt_insert(e->store, a);
 }
 
 static bool has_unsettled_attempt(const struct loaded *l)
@@ -269,6 +281,31 @@ static unsigned suggested_types(struct engine *e, enum pm_type used, int code)
 
 /* ---- confirm: a new attempt --------------------------------------------- */
 
+static int apply_result(struct engine *e, struct engine_cmd *res, struct loaded *l,
+			enum exec_result *out);
+
+/* An in-process channel (the sandbox) moves no money outside payd and
+ * remembers nothing, so nothing needs to be durable before it is asked:
+ * it is called within the command, and the intent and the attempt are
+ * written once, with the outcome (the answer still waits for the commit's
+ * fsync like any other).  A network channel is called only after the
+ * commit that records the attempt (promise 5). */
+static int call_in_process(struct engine *e, struct engine_cmd *origin, struct loaded *l,
+			   struct payment_attempt *a, const struct channel_request *req)
+{
+	struct engine_cmd *res =
+		engine_call_inline(e, origin, a->channel, l->pi.merchant_id, l->pi.id, req);
+	enum exec_result out;
+	l->unwritten = a;
+	int rc = apply_result(e, res, l, &out);
+	if (rc && origin)
+		origin->err = res->err;
+	l->answered = rc == CAT_OK && out == EXEC_REPLY;
+	engine_cmd_release(res);
+	free(res);
+	return rc;
+}
+
 /* Records a new attempt of the intent on `ch` and queues its call, which
  * answers `origin` (NULL: nobody waits). */
 static int start_attempt(struct engine *e, struct engine_cmd *origin, struct loaded *l,
@@ -294,14 +331,16 @@ static int start_attempt(struct engine *e, struct engine_cmd *origin, struct loa
 	pi->attempt_count = a->seq;
 	memcpy(pi->latest_attempt_id, a->id, sizeof pi->latest_attempt_id);
 	set_status(pi, PI_PROCESSING);
+	struct channel_request req;
+	channel_request_for(a, CH_OP_AUTHORIZE, &req);
+	if (ch->ops->call && !failover)
+		return call_in_process(e, origin, l, a, &req);
 	/* The intent first: the attempt refers to it. */
 	int rc = save(e, l, NULL, NULL, origin ? origin->lang : "en");
 	if (rc == CAT_OK)
 		rc = e->store->ops->attempt_insert(e->store, a);
 	if (rc)
 		return rc;
-	struct channel_request req;
-	channel_request_for(a, CH_OP_AUTHORIZE, &req);
 	carry(engine_queue_call(e, origin, a->channel, pi->merchant_id, pi->id, &req), l);
 	return CAT_OK;
 }
@@ -372,7 +411,7 @@ static int confirm(struct engine *e, struct engine_cmd *cmd, struct loaded *l,
 		}
 	}
 	if (rc == CAT_OK)
-		*out = EXEC_CALL;
+		*out = l->answered ? EXEC_REPLY : EXEC_CALL;
 	return rc;
 }
 
@@ -550,9 +589,9 @@ static int fail_over(struct engine *e, struct engine_cmd *res, struct loaded *l,
 	a->finished_ms = e->now_ms;
 	log_msg(LOG_INFO, "payment_failover", "%s: %s did not execute %s (code %d): trying %s",
 		l->pi.id, a->channel, a->id, code, next->name);
-	int rc = e->store->ops->attempt_update(e->store, a);
+	int rc = start_attempt(e, res->origin, l, next, true); /* saves the intent */
 	if (rc == CAT_OK)
-		rc = start_attempt(e, res->origin, l, next, true);
+		rc = write_attempt(e, l, a);
 	l->failed_over = rc == CAT_OK;
 	return rc;
 }
@@ -607,7 +646,7 @@ static int apply_payment_outcome(struct engine *e, struct engine_cmd *res, struc
 		a->finished_ms = e->now_ms;
 	if (rc)
 		return rc;
-	return event ? save(e, l, event, NULL, res->lang) : e->store->ops->intent_update(e->store, &l->pi);
+	return save(e, l, event, NULL, res->lang);
 }
 
 static int apply_capture(struct engine *e, struct engine_cmd *res, struct loaded *l,
@@ -740,22 +779,15 @@ static void reply_origin(struct engine_cmd *res, struct loaded *l, int rc)
 	}
 }
 
-int payments_apply_result(struct engine *e, struct engine_cmd *res, enum exec_result *out)
+/* Applies the result `res` to the intent `l` and answers its origin. */
+static int apply_result(struct engine *e, struct engine_cmd *res, struct loaded *l,
+			enum exec_result *out)
 {
-	struct loaded *l = res->carry;
 	int rc = CAT_OK;
 	*out = res->origin ? EXEC_REPLY : EXEC_NONE;
-	if (l) { /* the state the call's command left */
-		res->carry = NULL;
-		l->handed = false;
-		l->failed_over = false;
-		l->refusal = 0;
-	} else if (!(l = calloc(1, sizeof *l))) {
-		return CAT_INTERNAL;
-	} else {
-		rc = load(e, res, res->target_id, l);
-	}
-	struct payment_attempt *a = rc ? NULL : find_attempt(l, res->ch_req.reference);
+	l->failed_over = false;
+	l->refusal = 0;
+	struct payment_attempt *a = find_attempt(l, res->ch_req.reference);
 	if (rc == CAT_OK && !a)
 		rc = CAT_INTERNAL;
 	if (rc == CAT_OK && still_open(l, a, res->ch_req.op)) {
@@ -771,13 +803,31 @@ int payments_apply_result(struct engine *e, struct engine_cmd *res, enum exec_re
 			rc = apply_operation_query(e, res, l, a);
 		else
 			rc = apply_payment_outcome(e, res, l, a);
-		if (rc == CAT_OK)
-			rc = e->store->ops->attempt_update(e->store, a);
+		if (rc == CAT_OK && !l->failed_over) /* a failover wrote it */
+			rc = write_attempt(e, l, a);
 	}
 	if (l->failed_over && rc == CAT_OK)
 		*out = EXEC_CALL; /* the origin is answered by the new attempt's result */
 	else
 		reply_origin(res, l, rc);
+	return rc;
+}
+
+int payments_apply_result(struct engine *e, struct engine_cmd *res, enum exec_result *out)
+{
+	struct loaded *l = res->carry;
+	int rc = CAT_OK;
+	if (l) { /* the state the call's command left */
+		res->carry = NULL;
+		l->handed = false;
+	} else if (!(l = calloc(1, sizeof *l))) {
+		return CAT_INTERNAL;
+	} else if ((rc = load(e, res, res->target_id, l)) != CAT_OK) {
+		*out = EXEC_NONE;
+		release_loaded(l);
+		return rc;
+	}
+	rc = apply_result(e, res, l, out);
 	if (rc && res->origin)
 		res->origin->err = res->err;
 	release_loaded(l);
