@@ -11,6 +11,7 @@
  * within the configured attempt limit and deadline; a decline of the
  * payer's does not, and suggests the other payment method types; an
  * unknown outcome never does (promise 6): the resolver asks first. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,7 +23,6 @@
 /* An intent with its attempts, as loaded for one command. */
 struct loaded {
 	struct payment_intent pi;
-	struct payment_attempt attempts[PAYMENT_ATTEMPTS_MAX + 1];
 	int n;
 	int refusal; /* a channel refused a capture or void: answer with this code */
 	bool failed_over; /* a new attempt went out: the origin waits for it */
@@ -31,7 +31,18 @@ struct loaded {
 	char *text;  /* the intent's JSON as last saved, reused for the answer */
 	bool fresh;  /* created by this command and not yet written */
 	bool handed; /* now owned by a channel result (see carry) */
+	/* Last, and not zeroed (about 13 KiB): only attempts[0..n) are ever
+	 * read, and a new attempt is cleared when it is made. */
+	struct payment_attempt attempts[PAYMENT_ATTEMPTS_MAX + 1];
 };
+
+static struct loaded *loaded_new(void)
+{
+	struct loaded *l = malloc(sizeof *l);
+	if (l)
+		memset(l, 0, offsetof(struct loaded, attempts));
+	return l;
+}
 
 static void loaded_free(void *p)
 {
@@ -419,7 +430,7 @@ static int confirm(struct engine *e, struct engine_cmd *cmd, struct loaded *l,
 
 static int create(struct engine *e, struct engine_cmd *cmd, enum exec_result *out)
 {
-	struct loaded *l = calloc(1, sizeof *l);
+	struct loaded *l = loaded_new();
 	if (!l)
 		return CAT_INTERNAL;
 	struct payment_intent *pi = &l->pi;
@@ -524,7 +535,7 @@ int payments_exec(struct engine *e, struct engine_cmd *cmd, enum exec_result *ou
 {
 	if (cmd->kind == CMD_PI_CREATE)
 		return create(e, cmd, out);
-	struct loaded *l = calloc(1, sizeof *l);
+	struct loaded *l = loaded_new();
 	if (!l)
 		return CAT_INTERNAL;
 	int rc = load(e, cmd, cmd->target_id, l);
@@ -820,7 +831,7 @@ int payments_apply_result(struct engine *e, struct engine_cmd *res, enum exec_re
 	if (l) { /* the state the call's command left */
 		res->carry = NULL;
 		l->handed = false;
-	} else if (!(l = calloc(1, sizeof *l))) {
+	} else if (!(l = loaded_new())) {
 		return CAT_INTERNAL;
 	} else if ((rc = load(e, res, res->target_id, l)) != CAT_OK) {
 		*out = EXEC_NONE;

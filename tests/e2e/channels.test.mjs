@@ -30,6 +30,12 @@ async function pay(stripe, extra = {}) {
   );
 }
 
+async function breakerOf(payd, name) {
+  const res = await payd.request('GET', '/v1/channels');
+  assert.equal(res.status, 200);
+  return res.body.data.find((c) => c.name === name).breaker;
+}
+
 function chargesOf(books, channel) {
   return books.channels[channel]?.charges ?? [];
 }
@@ -89,6 +95,31 @@ describe('network channels against payd-sim', () => {
     } finally {
       await sim.setChannel('acq_a', { outcomes: { '00': 1 } });
     }
+  });
+
+  test('a 503 from the primary (refused before execution) fails over too', async () => {
+    await sim.setChannel('acq_a', { outage: '503' });
+    try {
+      const pi = await pay(stripe);
+      assert.equal(pi.status, 'succeeded');
+      assert.deepEqual(
+        pi.attempts.map((a) => [a.channel, a.status, a.raw_code]),
+        [
+          ['acq_a', 'failed', 'HTTP_503'],
+          ['acq_b', 'succeeded', '00'],
+        ]
+      );
+      assert.equal(pi.attempts[0].payd_code, 201);
+    } finally {
+      await sim.setChannel('acq_a', { outage: 'none' });
+    }
+    // Its failures (and failed probes) may have opened acq_a's breaker:
+    // the next tests want it closed again.
+    await waitFor(async () => (await breakerOf(payd, 'acq_a')) === 'closed', {
+      timeoutMs: 20_000,
+      intervalMs: 50,
+      what: "acq_a's breaker closed after the 503s",
+    });
   });
 
   test('insufficient funds (51) does not fail over and suggests other methods', async () => {
