@@ -70,6 +70,36 @@ describe('network channels against payd-sim', () => {
     assert.equal(mine[0].state, 'captured');
   });
 
+  test('manual capture, refund and cancel go through the acquirer and its books', async () => {
+    const held = await pay(stripe, { capture_method: 'manual' });
+    assert.equal(held.status, 'requires_capture');
+    const ref = held.latest_charge;
+    const charge = async () =>
+      chargesOf(await sim.books(), 'acq_a').find((c) => c.reference === ref);
+    assert.equal((await charge()).state, 'authorized');
+
+    const captured = await stripe.paymentIntents.capture(held.id, { amount_to_capture: 1000 });
+    assert.equal(captured.status, 'succeeded');
+    assert.equal(captured.amount_received, 1000);
+    assert.equal((await charge()).captured_amount, 1000);
+
+    const refund = await stripe.refunds.create({ payment_intent: held.id, amount: 400 });
+    assert.equal(refund.status, 'succeeded');
+    const refunds = (await sim.books()).channels.acq_a.refunds.filter((r) => r.reference === refund.id);
+    assert.deepEqual(
+      refunds.map((r) => [r.payment_reference, r.amount, r.state]),
+      [[ref, 400, 'succeeded']]
+    );
+    const over = await rejection(stripe.refunds.create({ payment_intent: held.id, amount: 601 }));
+    assert.equal(over.raw.payd_code, 411);
+
+    const other = await pay(stripe, { capture_method: 'manual' });
+    const canceled = await stripe.paymentIntents.cancel(other.id);
+    assert.equal(canceled.status, 'canceled');
+    const voided = chargesOf(await sim.books(), 'acq_a').find((c) => c.reference === other.latest_charge);
+    assert.equal(voided.state, 'voided');
+  });
+
   test('issuer unavailable (91) fails over to the backup acquirer at once', async () => {
     await sim.setChannel('acq_a', { outcomes: { 91: 1 } });
     try {
