@@ -425,7 +425,9 @@ static void decode_query(const struct channel_request *req, const struct http_co
 		set_declined(out, CAT_CHANNEL_REJECTED);
 		out->voided = true;
 	} else if (!a->state && !success) {
-		set_declined(out, c->code); /* the code alone says: declined */
+		/* A decline code with no state answers nothing about the payment
+		 * (a query refused, say): ask again. */
+		set_unknown(out);
 	} else {
 		set_unknown(out); /* processing, a state we do not know, or none given */
 	}

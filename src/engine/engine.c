@@ -124,11 +124,23 @@ static bool channel_worked(const struct channel_result *r)
 	}
 }
 
-/* A result is in: the breaker of its channel learns of it. */
+bool engine_not_found_final(struct engine *e, const char *channel, int64_t sent_ms)
+{
+	const struct channel *ch = route_find(e->route, channel);
+	if (ch && ch->ops->call)
+		return true; /* in process: nothing can still be on its way */
+	int64_t timeout = ch ? ch->config.timeout_ms : 0;
+	return e->now_ms >= sent_ms + timeout + ENGINE_NOT_FOUND_GRACE_MS;
+}
+
+/* A result is in: the breaker of its channel learns of it (queries
+ * excepted: "still processing" is an answer, not a failure). */
 static void take_result(struct engine *e, struct engine_cmd *res)
 {
-	route_record(e->route, res->channel, channel_worked(&res->ch_res),
-		     res->ch_latency_ns / 1000000, clock_now_ms(e->clock));
+	enum channel_op op = res->ch_req.op;
+	if (op != CH_OP_QUERY && op != CH_OP_QUERY_REFUND)
+		route_record(e->route, res->channel, channel_worked(&res->ch_res),
+			     res->ch_latency_ns / 1000000, clock_now_ms(e->clock));
 	push_result(e, res);
 }
 
@@ -197,18 +209,25 @@ void engine_call_now(struct engine *e, const char *channel, const char *merchant
 
 /* ---- health probes ------------------------------------------------------ */
 
-struct probe_ctx {
-	struct route *route;
-	const struct payd_clock *clock;
-	char channel[PAYMENT_CHANNEL_MAX];
-};
-
 static void probe_done(void *ctx, const struct channel_result *r, int64_t latency_ns)
 {
-	struct probe_ctx *p = ctx;
+	const struct probe_ctx *p = ctx; /* the engine's, read only: never freed early */
 	route_probe_result(p->route, p->channel, r->outcome == CH_SUCCEEDED, latency_ns / 1000000,
 			   clock_now_ms(p->clock));
-	free(p);
+}
+
+/* The probe context of a channel: one per configured channel, made once. */
+static struct probe_ctx *probe_slot(struct engine *e, const struct channel *ch)
+{
+	for (int i = 0; i < route_channel_count(e->route) && i < ROUTE_CHANNELS_MAX; i++)
+		if (route_channel(e->route, i) == ch) {
+			struct probe_ctx *p = &e->probes[i];
+			p->route = e->route;
+			p->clock = e->clock;
+			snprintf(p->channel, sizeof p->channel, "%s", ch->name);
+			return p;
+		}
+	return NULL;
 }
 
 /* Sends the health probes that are due; returns the ms until the next. */
@@ -220,13 +239,9 @@ static int64_t send_probes(struct engine *e)
 	struct channel *due[ROUTE_CHANNELS_MAX];
 	int n = route_probes_due(e->route, now, due, ROUTE_CHANNELS_MAX);
 	for (int i = 0; i < n; i++) {
-		struct probe_ctx *p = calloc(1, sizeof *p);
-		if (!p)
-			abort();
-		p->route = e->route;
-		p->clock = e->clock;
-		snprintf(p->channel, sizeof p->channel, "%s", due[i]->name);
-		channel_dispatch_probe(e->dispatch, due[i], probe_done, p);
+		struct probe_ctx *p = probe_slot(e, due[i]);
+		if (p)
+			channel_dispatch_probe(e->dispatch, due[i], probe_done, p);
 	}
 	return route_next_probe_ms(e->route, now);
 }
@@ -305,11 +320,14 @@ static int gather(struct engine *e, struct engine_cmd **batch, bool *done)
 {
 	int n = 0;
 	int64_t due = -1;
-	if (!e->stopping) /* stopping, nothing new is asked */
-		due = sooner(resolver_due(e), send_probes(e)); /* queues what is due */
 	pthread_mutex_lock(&e->lock);
+	bool stopping = e->stopping;
 	take_inbox(e);
 	pthread_mutex_unlock(&e->lock);
+	if (stopping) /* nothing new goes out: what is left, recovery finishes */
+		e->winding_down = true;
+	else
+		due = sooner(resolver_due(e), send_probes(e)); /* queues what is due */
 	while (e->results_head && n < ENGINE_BATCH_MAX) {
 		batch[n++] = e->results_head;
 		e->results_head = e->results_head->next;
@@ -378,9 +396,9 @@ static void result_lost(struct engine *e, const struct engine_cmd *cmd)
 		"the answer about %s could not be recorded: the channel is asked again",
 		cmd->ch_req.reference);
 	if (cmd->ch_req.op == CH_OP_REFUND || cmd->ch_req.op == CH_OP_QUERY_REFUND)
-		resolver_track_refund(e, cmd->merchant_id, cmd->ch_req.reference, cmd->checks);
+		resolver_track_refund(e, cmd->merchant_id, cmd->ch_req.reference, cmd->checks + 1);
 	else /* authorize, verify, capture, void, query: all about the attempt */
-		resolver_track(e, cmd->ch_req.payment_reference, cmd->checks);
+		resolver_track(e, cmd->ch_req.payment_reference, cmd->checks + 1);
 }
 
 /* Answers a command with the error it failed with.  Nothing of it is in
@@ -395,6 +413,16 @@ static enum exec_result refuse(struct engine *e, struct engine_cmd *cmd, int rc)
 	engine_reply_error(reply_to, rc, reply_to->err.param, reply_to->err.message);
 	save_key(e, cmd, EXEC_REPLY); /* a lost save is harmless: nothing changed */
 	return EXEC_REPLY;
+}
+
+/* Forgets the calls queued since the first `keep`. */
+static void drop_calls(struct engine *e, int keep)
+{
+	for (int i = keep; i < e->call_count; i++) {
+		engine_cmd_release(e->calls[i]);
+		free(e->calls[i]);
+	}
+	e->call_count = keep;
 }
 
 /* Runs one command of a batch.  Commands take no savepoint of their own
@@ -420,9 +448,12 @@ static enum exec_result exec_one(struct engine *e, struct engine_cmd *cmd, bool 
 	struct engine_cmd *reply_to = answered(cmd);
 	enum exec_result out = EXEC_NONE;
 	uint64_t written = s->ops->changes(s);
+	int calls_before = e->call_count;
 	int rc = exec_dispatch(e, cmd, &out);
 	if (rc == CAT_OK)
 		rc = save_key(e, cmd, out);
+	if (rc != CAT_OK)
+		drop_calls(e, calls_before); /* nothing of a refused command goes out */
 	if (rc != CAT_OK && s->ops->changes(s) != written) {
 		cmd->failed_code = rc;
 		*dirty = true;
@@ -445,11 +476,8 @@ static void undo_run(struct engine *e, struct engine_cmd **batch, int n, const b
 	for (int i = 0; i < n; i++)
 		if (live_added[i])
 			idem_live_remove(e, batch[i]);
-	for (int i = 0; i < e->call_count; i++) {
-		engine_cmd_release(e->calls[i]); /* undone: must not be sent */
-		free(e->calls[i]);
-	}
-	e->call_count = 0;
+	drop_calls(e, 0); /* undone: must not be sent */
+	resolver_run_done(e, false);
 	books_cache_clear(e);
 }
 
@@ -466,11 +494,7 @@ static void fail_batch(struct engine *e, struct engine_cmd **batch, int n, enum 
 		res[i] = reply_to ? EXEC_REPLY : EXEC_NONE;
 	}
 	books_cache_clear(e);
-	for (int i = 0; i < e->call_count; i++) {
-		engine_cmd_release(e->calls[i]); /* never sent: nothing was committed */
-		free(e->calls[i]);
-	}
-	e->call_count = 0;
+	drop_calls(e, 0); /* never sent: nothing was committed */
 	e->stats.commits_failed++;
 }
 
@@ -586,11 +610,14 @@ static void run_batch(struct engine *e, struct engine_cmd **batch, int n)
 {
 	enum exec_result res[ENGINE_BATCH_MAX];
 	e->now_ms = clock_now_ms(e->clock);
+	e->in_run = true;
 	int rc = run_commands(e, batch, n, res);
 	if (rc == CAT_OK)
 		expire_keys(e);
 	if (rc == CAT_OK)
 		rc = store_commit(e->store);
+	e->in_run = false;
+	resolver_run_done(e, rc == CAT_OK);
 	if (rc != CAT_OK) {
 		store_rollback(e->store);
 		log_msg(LOG_ERROR, "engine_commit_failed", "batch of %d refused: code %d", n, rc);
@@ -764,6 +791,7 @@ void engine_free(struct engine *e)
 		res = next;
 	}
 	free(e->unknown);
+	free(e->deferred);
 	free(e->books_cache);
 	store_close(e->store);
 	id_gen_destroy(&e->ids);

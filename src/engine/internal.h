@@ -11,6 +11,11 @@
 #include "engine/engine.h"
 
 #define ENGINE_RESOLVE_MAX_BACKOFF_MS 60000
+/* A channel's "never received it" is believed only this long after the
+ * call's timeout (a network call may still be on its way). */
+#define ENGINE_NOT_FOUND_GRACE_MS 5000
+#define ENGINE_OPERATION_RESENDS_WARN 5 /* a capture/void/refund sent this often: logged */
+#define ENGINE_REFUND_RESENDS_MAX 8     /* a refund never found after this many: failed */
 #define ENGINE_LIVE_BUCKETS 4096
 #define ENGINE_EXPIRY_EVERY_MS 60000 /* how often expired keys are deleted */
 
@@ -44,6 +49,14 @@ struct unknown_attempt {
 struct books_slot {
 	char code[STORE_CODE_MAX + 1];
 	int64_t id;
+};
+
+/* What a health probe's answer needs (one per channel, owned by the
+ * engine, so that an abandoned probe leaks nothing). */
+struct probe_ctx {
+	struct route *route;
+	const struct payd_clock *clock;
+	char channel[PAYMENT_CHANNEL_MAX];
 };
 
 /* A committed batch whose answers and channel calls wait until the disk
@@ -80,6 +93,7 @@ struct engine {
 	struct route *route;
 	struct channel_dispatch *dispatch; /* NULL when no channel is a network one */
 	long calls_out;                    /* network calls sent, result not yet taken */
+	struct probe_ctx probes[ROUTE_CHANNELS_MAX];
 	struct engine_cmd *results_head, *results_tail; /* channel results for the next batch */
 	struct pending_batch *waiting_head, *waiting_tail; /* committed, not yet durable */
 	uint64_t committed;      /* batches committed so far */
@@ -95,6 +109,10 @@ struct engine {
 	struct live_key *live[ENGINE_LIVE_BUCKETS];
 	struct unknown_attempt *unknown;
 	size_t unknown_count, unknown_cap;
+	bool in_run; /* a batch is running: what is tracked waits for its commit */
+	struct unknown_attempt *deferred;
+	size_t deferred_count, deferred_cap;
+	bool winding_down; /* stopping: no new outbound operation is started */
 	struct engine_stats stats;
 	struct books_slot *books_cache; /* BOOKS_CACHE_SLOTS */
 };
@@ -123,6 +141,10 @@ void engine_call_now(struct engine *e, const char *channel, const char *merchant
 		     const char *object_id, const struct channel_request *req, int checks);
 int engine_append_event(struct engine *e, const char *merchant_id, const char *type,
 			const char *object_id, const char *data_json);
+/* Whether a query's "not found" about a call to `channel` sent at sent_ms
+ * is final: at once for an in-process channel, else once the call's
+ * timeout and ENGINE_NOT_FOUND_GRACE_MS have passed. */
+bool engine_not_found_final(struct engine *e, const char *channel, int64_t sent_ms);
 
 /* Command executors: return 0 with *out set, or a catalog code (with
  * cmd->err filled as wanted), in which case the engine undoes the
@@ -145,6 +167,9 @@ int64_t resolver_track(struct engine *e, const char *attempt_id, int checks);
 /* The same for a refund whose outcome is unknown. */
 int64_t resolver_track_refund(struct engine *e, const char *merchant_id, const char *refund_id,
 			      int checks);
+/* The batch's run ended: what it tracked joins the list if it committed,
+ * and is forgotten if it was undone. */
+void resolver_run_done(struct engine *e, bool committed);
 /* Queues queries for the attempts whose time has come; returns the ms
  * until the next one is due (or -1 when none waits). */
 int64_t resolver_due(struct engine *e);

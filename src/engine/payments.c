@@ -268,6 +268,8 @@ static struct channel *failover_target(struct engine *e, const struct loaded *l,
 	const struct catalog_entry *c = catalog_get(code);
 	const struct route_config *cfg = route_config_of(e->route);
 	int from = chain_start(l);
+	if (e->winding_down) /* stopping: nothing new goes out */
+		return NULL;
 	if (!c || c->retry != CAT_RETRY_OTHER_CHANNEL || l->n >= PAYMENT_ATTEMPTS_MAX ||
 	    l->n - from >= cfg->max_attempts ||
 	    e->now_ms - l->attempts[from].created_ms >= cfg->deadline_ms)
@@ -616,6 +618,8 @@ static int apply_payment_outcome(struct engine *e, struct engine_cmd *res, struc
 	int rc = CAT_OK;
 	if (res->ch_req.op == CH_OP_QUERY && r->outcome == CH_NOT_EXECUTED)
 		r->outcome = CH_UNKNOWN; /* the query was not answered: ask again */
+	if (r->outcome == CH_NOT_FOUND && !engine_not_found_final(e, a->channel, a->created_ms))
+		r->outcome = CH_UNKNOWN; /* the call may still arrive: ask again later */
 	switch (r->outcome) {
 	case CH_SUCCEEDED:
 		rc = money_taken(e, l, a, res->ch_req.op == CH_OP_QUERY ? r->captured : a->capture,
@@ -645,7 +649,10 @@ static int apply_payment_outcome(struct engine *e, struct engine_cmd *res, struc
 		int code = r->outcome == CH_NOT_FOUND ? CAT_CHANNEL_UNAVAILABLE
 			   : r->code			 ? r->code
 							 : CAT_GENERIC_DECLINE;
-		const struct channel *next = failover_target(e, l, code);
+		/* A verification's attempt was executed (it asked for the code):
+		 * it fails, but never fails over. */
+		const struct channel *next =
+			a->status == ATT_VERIFYING ? NULL : failover_target(e, l, code);
 		if (next)
 			return fail_over(e, res, l, a, code, next);
 		fail_attempt(e, l, a, code);
@@ -666,7 +673,7 @@ static int apply_capture(struct engine *e, struct engine_cmd *res, struct loaded
 	struct payment_intent *pi = &l->pi;
 	if (res->ch_res.outcome == CH_UNKNOWN) { /* still out: ask, never resend blind */
 		l->refusal = CAT_CHANNEL_TIMEOUT;
-		resolver_track(e, a->id, 0);
+		resolver_track(e, a->id, res->checks);
 		return CAT_OK;
 	}
 	if (res->ch_res.outcome != CH_SUCCEEDED) {
@@ -692,7 +699,7 @@ static int apply_void(struct engine *e, struct engine_cmd *res, struct loaded *l
 	struct payment_intent *pi = &l->pi;
 	if (res->ch_res.outcome == CH_UNKNOWN) { /* still out: ask, never resend blind */
 		l->refusal = CAT_CHANNEL_TIMEOUT;
-		resolver_track(e, a->id, 0);
+		resolver_track(e, a->id, res->checks);
 		return CAT_OK;
 	}
 	if (res->ch_res.outcome != CH_SUCCEEDED) {
@@ -732,14 +739,20 @@ static bool still_open(const struct loaded *l, const struct payment_attempt *a, 
 
 /* Sends the capture or void of `a` (again): the channel said it was not
  * done, so sending it cannot do it twice. */
-static void resend_operation(struct engine *e, struct loaded *l, const struct payment_attempt *a)
+static void resend_operation(struct engine *e, struct loaded *l, const struct payment_attempt *a,
+			     int checks)
 {
+	if (e->winding_down) /* stopping: the next start asks again */
+		return;
+	if (checks >= ENGINE_OPERATION_RESENDS_WARN)
+		log_msg(LOG_ERROR, "operation_not_done", "%s: the %s was sent %d times and is not done",
+			a->id, l->pi.capture_requested > 0 ? "capture" : "void", checks);
 	struct channel_request req;
 	bool capture = l->pi.capture_requested > 0;
 	channel_request_for(a, capture ? CH_OP_CAPTURE : CH_OP_VOID, &req);
 	if (capture)
 		req.amount = l->pi.capture_requested;
-	engine_queue_call(e, NULL, a->channel, l->pi.merchant_id, l->pi.id, &req);
+	engine_queue_call(e, NULL, a->channel, l->pi.merchant_id, l->pi.id, &req)->checks = checks;
 }
 
 /* A query's answer about an authorization whose capture or void was out
@@ -748,24 +761,40 @@ static int apply_operation_query(struct engine *e, struct engine_cmd *res, struc
 				 struct payment_attempt *a)
 {
 	const struct channel_result *r = &res->ch_res;
-	bool capture = l->pi.capture_requested > 0;
-	if (r->outcome == CH_UNKNOWN || r->outcome == CH_NOT_EXECUTED) { /* ask again */
+	struct payment_intent *pi = &l->pi;
+	bool captured = r->outcome == CH_SUCCEEDED && r->captured;
+	if (r->outcome == CH_SUCCEEDED && !r->captured) { /* still only held: not done yet */
+		resend_operation(e, l, a, res->checks + 1);
+		return CAT_OK;
+	}
+	if (!captured && !r->voided) { /* no answer we can act on: ask again */
+		if (r->outcome != CH_UNKNOWN && r->outcome != CH_NOT_EXECUTED)
+			log_msg(LOG_ERROR, "operation_query_unclear",
+				"%s: the channel answers neither held, captured nor voided", a->id);
 		resolver_track(e, a->id, res->checks + 1);
 		return CAT_OK;
 	}
-	if (r->outcome == CH_SUCCEEDED && !r->captured && !r->voided) { /* not done yet */
-		resend_operation(e, l, a);
-		return CAT_OK;
-	}
-	bool done = capture ? (r->outcome == CH_SUCCEEDED && r->captured) : r->voided;
+	/* The books follow what the channel did, whatever was asked. */
 	struct engine_cmd as_answer = *res; /* the query read as the operation's answer */
-	as_answer.ch_res.outcome = done ? CH_SUCCEEDED : CH_DECLINED;
-	as_answer.ch_res.code = done ? 0 : CAT_INVALID_STATE;
-	if (!done)
-		log_msg(LOG_ERROR, "operation_impossible", "%s: the channel reports %s; the %s is dropped",
-			a->id, r->captured ? "captured" : r->voided ? "voided" : "no authorization",
-			capture ? "capture" : "void");
-	return capture ? apply_capture(e, &as_answer, l, a) : apply_void(e, &as_answer, l, a);
+	as_answer.ch_res.outcome = CH_SUCCEEDED;
+	as_answer.ch_res.code = 0;
+	if (captured) {
+		bool amount_ok = r->amount > 0 && r->amount <= pi->amount_capturable;
+		if (pi->cancel_requested || !pi->capture_requested)
+			log_msg(LOG_ERROR, "operation_overtaken", "%s: a void was asked, the channel captured",
+				a->id);
+		pi->cancel_requested = false;
+		pi->capture_requested = amount_ok ? r->amount
+				      : pi->capture_requested ? pi->capture_requested
+							      : pi->amount_capturable;
+		return apply_capture(e, &as_answer, l, a);
+	}
+	if (pi->capture_requested)
+		log_msg(LOG_ERROR, "operation_overtaken", "%s: a capture was asked, the channel voided",
+			a->id);
+	pi->capture_requested = 0;
+	pi->cancel_requested = true;
+	return apply_void(e, &as_answer, l, a);
 }
 
 /* Answers the request that started the call, with the intent as it is now. */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "core/catalog.h"
 #include "core/render.h"
 #include "engine/internal.h"
@@ -160,6 +161,40 @@ static int settle_refund(struct engine *e, struct engine_cmd *res, struct refund
 	return rc;
 }
 
+/* The channel never received the refund (payd stopped before sending it,
+ * or the request was lost): it is sent again under the same reference,
+ * which cannot pay it twice.  One never found after
+ * ENGINE_REFUND_RESENDS_MAX sendings fails, and its money comes back. */
+static int resend_refund(struct engine *e, struct engine_cmd *res, struct refund *r,
+			 struct intent_view *v)
+{
+	int sent = res->checks + 1;
+	if (e->winding_down) { /* stopping: the next start asks again */
+		resolver_track_refund(e, r->merchant_id, r->id, sent);
+		return CAT_OK;
+	}
+	if (sent > ENGINE_REFUND_RESENDS_MAX) {
+		log_msg(LOG_ERROR, "refund_never_received", "%s: not found after %d sendings: failed",
+			r->id, sent - 1);
+		struct engine_cmd as_failure = *res; /* read only by settle_refund */
+		as_failure.ch_res.outcome = CH_DECLINED;
+		as_failure.ch_res.code = CAT_REFUND_FAILED;
+		return settle_refund(e, &as_failure, r, v);
+	}
+	r->updated_ms = e->now_ms;
+	int rc = e->store->ops->refund_update(e->store, r);
+	if (rc)
+		return rc;
+	const struct payment_attempt *charge = charge_of(v);
+	struct channel_request req = {.op = CH_OP_REFUND, .amount = r->amount,
+				      .method = charge ? &charge->method : NULL};
+	memcpy(req.reference, r->id, sizeof req.reference);
+	memcpy(req.payment_reference, r->attempt_id, sizeof req.payment_reference);
+	memcpy(req.currency, r->currency, sizeof req.currency);
+	engine_queue_call(e, NULL, r->channel, r->merchant_id, r->id, &req)->checks = sent;
+	return CAT_OK;
+}
+
 int refunds_apply_result(struct engine *e, struct engine_cmd *res, enum exec_result *out)
 {
 	struct intent_view *v = calloc(1, sizeof *v);
@@ -170,14 +205,16 @@ int refunds_apply_result(struct engine *e, struct engine_cmd *res, enum exec_res
 	int rc = e->store->ops->refund_get(e->store, res->merchant_id, res->target_id, &r);
 	if (rc == CAT_OK)
 		rc = payments_load(e, r.merchant_id, r.intent_id, &v->pi, v->attempts, &v->n);
-	bool outcome_known = res->ch_res.outcome == CH_SUCCEEDED ||
-			     res->ch_res.outcome == CH_DECLINED ||
-			     res->ch_res.outcome == CH_NOT_FOUND;
-	if (rc == CAT_OK && r.status == REFUND_PENDING && outcome_known)
+	enum channel_outcome outcome = res->ch_res.outcome;
+	bool query = res->ch_req.op == CH_OP_QUERY_REFUND;
+	if (rc != CAT_OK || r.status != REFUND_PENDING)
+		; /* settled already (a late or repeated answer) */
+	else if (outcome == CH_SUCCEEDED || outcome == CH_DECLINED)
 		rc = settle_refund(e, res, &r, v);
-	else if (rc == CAT_OK && r.status == REFUND_PENDING) /* unknown: ask the channel later */
-		resolver_track_refund(e, r.merchant_id, r.id,
-				      res->ch_req.op == CH_OP_QUERY_REFUND ? res->checks + 1 : 0);
+	else if (outcome == CH_NOT_FOUND && engine_not_found_final(e, r.channel, r.updated_ms))
+		rc = resend_refund(e, res, &r, v);
+	else /* unknown, or not found too soon: ask the channel later */
+		resolver_track_refund(e, r.merchant_id, r.id, query ? res->checks + 1 : res->checks);
 	if (rc == CAT_OK && res->origin)
 		engine_reply_json(res->origin, 200, render_refund(&r));
 	refund_clear(&r);

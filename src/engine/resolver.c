@@ -7,7 +7,12 @@
  * off exponentially (first after resolve_first_ms, doubling, at most a
  * minute apart) until the channel answers for sure.  At start-up, every
  * attempt left in flight, every intent whose capture or void was out and
- * every pending refund is queued for an immediate query. */
+ * every pending refund is queued for an immediate query.
+ *
+ * What a command tracks while its batch runs is kept aside and joins the
+ * list only when the batch commits: an undone run (its attempt or refund
+ * never written) must leave nothing to ask about.  An id whose record is
+ * gone is dropped, never asked about again. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,24 +53,61 @@ static void track_at(struct engine *e, const char *merchant_id, const char *id, 
 	u->next_ms = when_ms;
 }
 
-static int64_t track(struct engine *e, const char *merchant_id, const char *id, bool refund,
-		     int checks)
+/* Tracked during a batch's run: kept aside until the batch commits. */
+static void defer(struct engine *e, const char *merchant_id, const char *id, bool refund,
+		  int checks, int64_t when_ms)
 {
-	int64_t now = e->now_ms ? e->now_ms : clock_now_ms(e->clock);
-	int64_t when = now + backoff_ms(e, checks);
-	track_at(e, merchant_id, id, refund, checks, when);
+	if (e->deferred_count == e->deferred_cap) {
+		size_t cap = e->deferred_cap ? e->deferred_cap * 2 : 64;
+		struct unknown_attempt *grown = realloc(e->deferred, cap * sizeof *grown);
+		if (!grown)
+			abort();
+		e->deferred = grown;
+		e->deferred_cap = cap;
+	}
+	struct unknown_attempt *u = &e->deferred[e->deferred_count++];
+	snprintf(u->attempt_id, sizeof u->attempt_id, "%s", id);
+	snprintf(u->merchant_id, sizeof u->merchant_id, "%s", merchant_id ? merchant_id : "");
+	u->refund = refund;
+	u->checks = checks;
+	u->next_ms = when_ms;
+}
+
+static int64_t track(struct engine *e, const char *merchant_id, const char *id, bool refund,
+		     int checks, int64_t now_ms)
+{
+	int64_t when = now_ms + backoff_ms(e, checks);
+	if (e->in_run)
+		defer(e, merchant_id, id, refund, checks, when);
+	else
+		track_at(e, merchant_id, id, refund, checks, when);
 	return when;
+}
+
+/* From a command or a result: the batch's time. */
+static int64_t batch_now(const struct engine *e)
+{
+	return e->now_ms ? e->now_ms : clock_now_ms(e->clock);
 }
 
 int64_t resolver_track(struct engine *e, const char *attempt_id, int checks)
 {
-	return track(e, NULL, attempt_id, false, checks);
+	return track(e, NULL, attempt_id, false, checks, batch_now(e));
 }
 
 int64_t resolver_track_refund(struct engine *e, const char *merchant_id, const char *refund_id,
 			      int checks)
 {
-	return track(e, merchant_id, refund_id, true, checks);
+	return track(e, merchant_id, refund_id, true, checks, batch_now(e));
+}
+
+void resolver_run_done(struct engine *e, bool committed)
+{
+	for (size_t i = 0; committed && i < e->deferred_count; i++) {
+		const struct unknown_attempt *u = &e->deferred[i];
+		track_at(e, u->merchant_id, u->attempt_id, u->refund, u->checks, u->next_ms);
+	}
+	e->deferred_count = 0;
 }
 
 static void request_for(struct channel_request *req, enum channel_op op, const char *reference,
@@ -82,8 +124,9 @@ static void request_for(struct channel_request *req, enum channel_op op, const c
 }
 
 /* Asks the channel about one attempt or refund; the answer joins a later
- * batch.  One that cannot be read now is asked about later. */
-static void query(struct engine *e, const struct unknown_attempt *u)
+ * batch.  One that cannot be read now is asked about later; one whose
+ * record does not exist is forgotten. */
+static void query(struct engine *e, const struct unknown_attempt *u, int64_t now_ms)
 {
 	struct channel_request req;
 	int rc;
@@ -108,27 +151,39 @@ static void query(struct engine *e, const struct unknown_attempt *u)
 			engine_call_now(e, a.channel, a.merchant_id, a.intent_id, &req, u->checks);
 		}
 	}
-	if (rc) {
+	if (rc == CAT_NO_SUCH_OBJECT) {
+		log_msg(LOG_ERROR, "resolver_no_record", "%s: no such record; no longer asked about",
+			u->attempt_id);
+	} else if (rc) {
 		log_msg(LOG_ERROR, "resolver_load_failed", "%s: code %d", u->attempt_id, rc);
-		track(e, u->merchant_id, u->attempt_id, u->refund, u->checks + 1);
+		track(e, u->merchant_id, u->attempt_id, u->refund, u->checks + 1, now_ms);
 	}
 }
+
+#define RESOLVER_DUE_MAX 256 /* queries sent per pass; the rest wait for the next */
 
 int64_t resolver_due(struct engine *e)
 {
 	int64_t now = clock_now_ms(e->clock), next = -1;
+	struct unknown_attempt due[RESOLVER_DUE_MAX];
+	int n = 0;
+	/* Take the due ones out first: a query that cannot be sent tracks
+	 * its id again, and must not be met again in this same pass. */
 	for (size_t i = 0; i < e->unknown_count;) {
-		struct unknown_attempt u = e->unknown[i];
-		if (u.next_ms <= now) {
-			e->unknown[i] = e->unknown[--e->unknown_count];
-			query(e, &u);
+		struct unknown_attempt *u = &e->unknown[i];
+		if (u->next_ms <= now && n < RESOLVER_DUE_MAX) {
+			due[n++] = *u;
+			*u = e->unknown[--e->unknown_count];
 			continue;
 		}
-		if (next < 0 || u.next_ms - now < next)
-			next = u.next_ms - now;
+		int64_t wait = u->next_ms > now ? u->next_ms - now : 0;
+		if (next < 0 || wait < next)
+			next = wait;
 		i++;
 	}
-	return next;
+	for (int i = 0; i < n; i++)
+		query(e, &due[i], now);
+	return n == RESOLVER_DUE_MAX ? 0 : next;
 }
 
 struct recover_ctx {

@@ -337,6 +337,55 @@ Test(engine, failure_after_writing_leaves_nothing_and_spares_the_batch)
 		engine_cmd_release(cmds[i]);
 }
 
+/* A run that is undone tracks nothing: the timeout payment of the first
+ * run (its attempt never written) is not asked about, only the one of the
+ * run that commits, and the engine stays responsive long after. */
+Test(engine, undone_run_leaves_no_unknown_attempt_to_ask_about)
+{
+	struct engine_cmd timeout, bad, later;
+	struct waiter w[2];
+	struct engine_cmd *cmds[2] = {&timeout, &bad};
+	fail_attempts_of(102);
+	confirm_timeout_card(&timeout, "4000000000000202");
+	create_cmd(&bad, 102, NULL);
+	cr_assert_eq(sandbox->ops->lookup_method(sandbox, "pm_card_visa", &bad.pi.method), CAT_OK);
+	bad.pi.fields |= PI_F_METHOD;
+	bad.pi.confirm = true;
+	submit_all_and_wait(cmds, w, 2);
+	cr_assert_eq(timeout.http_status, 200, "%s", timeout.body);
+	cr_assert_eq(bad.http_status, 500, "%s", bad.body);
+	cr_assert_eq(count_rows("SELECT count(*) FROM payment_attempts"), 1);
+
+	json_t *pi = json_loads(timeout.body, 0, NULL);
+	char id[ID_MAX];
+	snprintf(id, sizeof id, "%s", str(pi, "id"));
+	json_decref(pi);
+	clock_manual_advance(&clock_m, 1000); /* the first query is due */
+	char *now = NULL;
+	for (int waited = 0; waited < WAIT_MS; waited += 10) {
+		free(now);
+		now = status_of(id);
+		if (strcmp(now, "processing") != 0)
+			break;
+		usleep(10 * 1000);
+	}
+	cr_assert_str_eq(now, "succeeded");
+	free(now);
+	/* Long idle: any id tracked without a record would be asked about in a
+	 * loop by now; the engine must still answer at once. */
+	for (int i = 0; i < 12; i++) {
+		clock_manual_advance(&clock_m, 10000);
+		usleep(5 * 1000);
+	}
+	create_cmd(&later, 104, NULL);
+	json_t *body = run(&later);
+	cr_assert_eq(later.http_status, 200);
+	json_decref(body);
+	engine_cmd_release(&later);
+	for (int i = 0; i < 2; i++)
+		engine_cmd_release(cmds[i]);
+}
+
 /* Confirming with no payment method is refused before anything is
  * written, and the refusal is what its Idempotency-Key replays. */
 Test(engine, confirm_without_method_writes_nothing_and_replays)
