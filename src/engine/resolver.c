@@ -28,6 +28,27 @@ static int64_t backoff_ms(const struct engine *e, int checks)
 	return delay < ENGINE_RESOLVE_MAX_BACKOFF_MS ? delay : ENGINE_RESOLVE_MAX_BACKOFF_MS;
 }
 
+/* Appends an entry to a growing list (the tracked ids, or those a
+ * running batch has tracked so far). */
+static void push(struct unknown_attempt **list, size_t *count, size_t *cap,
+		 const char *merchant_id, const char *id, bool refund, int checks, int64_t when_ms)
+{
+	if (*count == *cap) {
+		size_t bigger = *cap ? *cap * 2 : 64;
+		struct unknown_attempt *grown = realloc(*list, bigger * sizeof *grown);
+		if (!grown)
+			abort();
+		*list = grown;
+		*cap = bigger;
+	}
+	struct unknown_attempt *u = &(*list)[(*count)++];
+	snprintf(u->attempt_id, sizeof u->attempt_id, "%s", id);
+	snprintf(u->merchant_id, sizeof u->merchant_id, "%s", merchant_id ? merchant_id : "");
+	u->refund = refund;
+	u->checks = checks;
+	u->next_ms = when_ms;
+}
+
 static void track_at(struct engine *e, const char *merchant_id, const char *id, bool refund,
 		     int checks, int64_t when_ms)
 {
@@ -37,48 +58,17 @@ static void track_at(struct engine *e, const char *merchant_id, const char *id, 
 			e->unknown[i].next_ms = when_ms;
 			return;
 		}
-	if (e->unknown_count == e->unknown_cap) {
-		size_t cap = e->unknown_cap ? e->unknown_cap * 2 : 64;
-		struct unknown_attempt *grown = realloc(e->unknown, cap * sizeof *grown);
-		if (!grown)
-			abort();
-		e->unknown = grown;
-		e->unknown_cap = cap;
-	}
-	struct unknown_attempt *u = &e->unknown[e->unknown_count++];
-	snprintf(u->attempt_id, sizeof u->attempt_id, "%s", id);
-	snprintf(u->merchant_id, sizeof u->merchant_id, "%s", merchant_id ? merchant_id : "");
-	u->refund = refund;
-	u->checks = checks;
-	u->next_ms = when_ms;
-}
-
-/* Tracked during a batch's run: kept aside until the batch commits. */
-static void defer(struct engine *e, const char *merchant_id, const char *id, bool refund,
-		  int checks, int64_t when_ms)
-{
-	if (e->deferred_count == e->deferred_cap) {
-		size_t cap = e->deferred_cap ? e->deferred_cap * 2 : 64;
-		struct unknown_attempt *grown = realloc(e->deferred, cap * sizeof *grown);
-		if (!grown)
-			abort();
-		e->deferred = grown;
-		e->deferred_cap = cap;
-	}
-	struct unknown_attempt *u = &e->deferred[e->deferred_count++];
-	snprintf(u->attempt_id, sizeof u->attempt_id, "%s", id);
-	snprintf(u->merchant_id, sizeof u->merchant_id, "%s", merchant_id ? merchant_id : "");
-	u->refund = refund;
-	u->checks = checks;
-	u->next_ms = when_ms;
+	push(&e->unknown, &e->unknown_count, &e->unknown_cap, merchant_id, id, refund, checks,
+	     when_ms);
 }
 
 static int64_t track(struct engine *e, const char *merchant_id, const char *id, bool refund,
 		     int checks, int64_t now_ms)
 {
 	int64_t when = now_ms + backoff_ms(e, checks);
-	if (e->in_run)
-		defer(e, merchant_id, id, refund, checks, when);
+	if (e->in_run) /* kept aside until the batch commits */
+		push(&e->deferred, &e->deferred_count, &e->deferred_cap, merchant_id, id, refund,
+		     checks, when);
 	else
 		track_at(e, merchant_id, id, refund, checks, when);
 	return when;

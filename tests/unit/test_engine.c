@@ -192,6 +192,21 @@ static void confirm_timeout_card(struct engine_cmd *cmd, const char *number)
 	cmd->pi.confirm = true;
 }
 
+/* Waits (bounded) until intent `id` leaves processing; asserts where to. */
+static void settles_to(const char *id, const char *expected)
+{
+	char *now = NULL;
+	for (int waited = 0; waited < WAIT_MS; waited += 10) {
+		free(now);
+		now = status_of(id);
+		if (strcmp(now, "processing") != 0)
+			break;
+		usleep(10 * 1000);
+	}
+	cr_assert_str_eq(now, expected);
+	free(now);
+}
+
 static void resolves_to(const char *number, const char *expected)
 {
 	struct engine_cmd cmd;
@@ -207,16 +222,7 @@ static void resolves_to(const char *number, const char *expected)
 	free(before);
 
 	clock_manual_advance(&clock_m, 1000); /* the first query is due */
-	char *now = NULL;
-	for (int waited = 0; waited < WAIT_MS; waited += 10) {
-		free(now);
-		now = status_of(id);
-		if (strcmp(now, "processing") != 0)
-			break;
-		usleep(10 * 1000);
-	}
-	cr_assert_str_eq(now, expected);
-	free(now);
+	settles_to(id, expected);
 	json_decref(pi);
 	engine_cmd_release(&cmd);
 }
@@ -361,16 +367,7 @@ Test(engine, undone_run_leaves_no_unknown_attempt_to_ask_about)
 	snprintf(id, sizeof id, "%s", str(pi, "id"));
 	json_decref(pi);
 	clock_manual_advance(&clock_m, 1000); /* the first query is due */
-	char *now = NULL;
-	for (int waited = 0; waited < WAIT_MS; waited += 10) {
-		free(now);
-		now = status_of(id);
-		if (strcmp(now, "processing") != 0)
-			break;
-		usleep(10 * 1000);
-	}
-	cr_assert_str_eq(now, "succeeded");
-	free(now);
+	settles_to(id, "succeeded");
 	/* Long idle: any id tracked without a record would be asked about in a
 	 * loop by now; the engine must still answer at once. */
 	for (int i = 0; i < 12; i++) {
