@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "core/payment.h"
+#include "core/payout.h"
 
 enum channel_op {
 	CH_OP_AUTHORIZE,    /* take (capture=true) or hold the money */
@@ -22,6 +23,8 @@ enum channel_op {
 	CH_OP_REFUND,       /* give money back */
 	CH_OP_QUERY,        /* what became of payment `reference`? */
 	CH_OP_QUERY_REFUND, /* what became of refund `reference`? */
+	CH_OP_PAYOUT,       /* send money to a bank account (bank rails) */
+	CH_OP_QUERY_PAYOUT, /* what became of payout `reference`? */
 };
 
 enum channel_outcome {
@@ -33,6 +36,26 @@ enum channel_outcome {
 	CH_NOT_EXECUTED,    /* refused before executing (unavailable): safe to retry elsewhere */
 };
 
+/* A payout's destination as the rail needs it: the account number in
+ * clear lives only in memory for the call (the dispatcher wipes its copy). */
+struct channel_payout {
+	char holder_name[PAYOUT_HOLDER_MAX];
+	char number[PAYOUT_NUMBER_MAX];
+	char bank_code[PAYOUT_BANK_CODE_MAX];
+	char country[3];
+	bool instant;
+};
+
+/* Where a payout stands at the rail (PAYOUT and QUERY_PAYOUT results). */
+enum channel_payout_state {
+	CH_PO_NONE,       /* never received (QUERY_PAYOUT: CH_NOT_FOUND) */
+	CH_PO_PENDING,    /* accepted, not yet on its way */
+	CH_PO_IN_TRANSIT,
+	CH_PO_PAID,
+	CH_PO_FAILED,     /* rejected: nothing paid (CH_DECLINED with the reason's code) */
+	CH_PO_RETURNED,   /* paid, then returned: the money is back */
+};
+
 struct channel_request {
 	enum channel_op op;
 	char reference[ID_MAX];         /* attempt or refund id: the idempotency reference */
@@ -40,6 +63,7 @@ struct channel_request {
 	int64_t amount;
 	char currency[4];
 	const struct payment_method *method;
+	const struct channel_payout *payout; /* PAYOUT */
 	bool capture;
 	char verification_code[16];
 };
@@ -52,6 +76,19 @@ struct channel_result {
 	int64_t amount; /* QUERY: the amount the channel executed */
 	bool captured;  /* QUERY: captured (true) or only authorized */
 	bool voided;    /* QUERY: the authorization was released (void done) */
+	/* PAYOUT, QUERY_PAYOUT and callbacks */
+	enum channel_payout_state payout_state;
+	char trace_id[PAYOUT_TRACE_MAX];
+	char reason[PAYOUT_REASON_MAX]; /* ISO 20022 reason of a failure or return */
+	int64_t expected_arrival_ms;
+};
+
+/* A rail's callback (POST /v1/channel_callbacks/:channel), verified. */
+struct channel_callback {
+	char id[64];                   /* unique per event: a duplicate repeats it */
+	char reference[ID_MAX];        /* the payout attempt's reference */
+	struct channel_result result;  /* outcome, payout_state, trace_id, reason, raw code */
+	int64_t at_ms;
 };
 
 /* A raw card as entered by the payer; lives only on the stack of the
@@ -69,6 +106,7 @@ enum channel_caps {
 	CH_CAP_MANUAL_CAPTURE = 1u << 3,
 	CH_CAP_REFUND = 1u << 4,
 	CH_CAP_QUERY = 1u << 5,
+	CH_CAP_PAYOUT = 1u << 6,
 };
 
 struct channel;
@@ -84,6 +122,7 @@ struct channel;
 #define CHANNEL_KIND_MAX 16
 #define CHANNEL_CURRENCIES_MAX 32
 #define CHANNEL_BODY_MAX (64 * 1024) /* an answer longer than this is cut: unknown */
+#define CHANNEL_CALLBACK_WINDOW_S 300 /* a callback signed further from now is refused */
 
 struct channel_http_request {
 	bool get;       /* GET (health) instead of POST */
@@ -146,6 +185,13 @@ struct channel_ops {
 		      struct channel_http_request *out);
 	void (*decode)(struct channel *ch, const struct channel_request *req,
 		       const struct channel_http_reply *reply, struct channel_result *out);
+	/* Rails with callbacks: verifies the X-Payd-Signature header (and its
+	 * timestamp, within CHANNEL_CALLBACK_WINDOW_S of now_s) over the exact
+	 * body and parses it.  0, or a catalog code: CAT_API_KEY_INVALID for a
+	 * missing, forged or stale signature, CAT_MALFORMED_BODY for a body
+	 * that is not a callback. */
+	int (*parse_callback)(struct channel *ch, const char *body, size_t body_len,
+			      const char *signature, int64_t now_s, struct channel_callback *out);
 	void (*destroy)(struct channel *ch);
 };
 
