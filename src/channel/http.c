@@ -234,6 +234,8 @@ static int encode_body(const struct http_channel *hc, const struct channel_reque
 		*path = "/v1/query_refund";
 		return put_id(w, "reference", req->reference) ? CAT_OK : CAT_CHANNEL_REJECTED;
 	case CH_OP_VERIFY: /* no payer verification on these channels */
+	case CH_OP_PAYOUT: /* nor payouts: those are the bank rails' */
+	case CH_OP_QUERY_PAYOUT:
 		break;
 	}
 	return CAT_CHANNEL_REJECTED;

@@ -370,6 +370,9 @@ static void sandbox_call(struct channel *ch, const struct channel_request *req,
 		else
 			answer_query(s, d, req, out);
 		return;
+	case CH_OP_PAYOUT: /* the sandbox takes payments only */
+	case CH_OP_QUERY_PAYOUT:
+		break;
 	}
 	fill_result(out, CH_DECLINED, CAT_CHANNEL_REJECTED, d->rejected);
 }
