@@ -134,7 +134,7 @@ void sim_bank_schedule(struct sim_channel *ch, struct sim_payout *p, enum sim_ti
 
 /* ---- callbacks (lock) ----------------------------------------------------- */
 
-/* Queues copies of body (taken) for ch's callback_url. */
+/* Queues copies (1 or 2) of body (taken) for ch's callback_url. */
 static void enqueue(struct sim_bank *bk, struct sim_channel *ch, char *body, int copies)
 {
 	for (int i = 0; i < copies; i++) {
@@ -155,8 +155,6 @@ static void enqueue(struct sim_bank *bk, struct sim_channel *ch, char *body, int
 		bk->tail = d;
 		bk->queued++;
 	}
-	if (copies == 0)
-		free(body);
 }
 
 static char *event_body(struct sim_bank *bk, struct sim_channel *ch, const struct sim_payout *p,

@@ -41,7 +41,7 @@ enum MHD_Result sim_reply(struct sim_op *op, unsigned status, json_t *json)
 }
 
 enum MHD_Result sim_reply_error(struct sim_op *op, unsigned status, const char *error,
-				   const char *param)
+				const char *param)
 {
 	json_t *j = json_pack("{s:s}", "error", error);
 	if (j && param)

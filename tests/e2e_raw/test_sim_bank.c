@@ -48,6 +48,8 @@
 #define RX_REQ_MAX 8192        /* one callback request, headers and body */
 #define RX_IO_TIMEOUT_S 2
 #define RX_POLL_MS 50
+#define BK_SLOW_MS 600         /* slow_ms of the PDNG test */
+#define BK_GIVE_UP_MS 200      /* the client's timeout there */
 
 /* bank_a: idempotent, bank_b: not; both ~20 ms in transit, fate at ~60 ms,
  * returns after ~60 ms more (time_scale 1000 over scenario seconds). */
@@ -435,6 +437,8 @@ static size_t on_head(char *data, size_t size, size_t n, void *ctx)
 	return len;
 }
 
+static long client_timeout_ms = 30000;
+
 /* One request; body NULL is a GET.  header: one extra header or NULL. */
 static void http_call(const char *url, const char *body, const char *header, struct resp *r)
 {
@@ -448,7 +452,7 @@ static void http_call(const char *url, const char *body, const char *header, str
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_PROXY, "");
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, client_timeout_ms);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
@@ -820,6 +824,42 @@ Test(sim_bank, late_rate_1_sends_in_transit_after_paid)
 	rx_states(states, sizeof states);
 	cr_expect_str_eq(states, "paid,in_transit");
 	cr_expect_eq(callback_stat("bank_a", "held_back"), 1);
+}
+
+Test(sim_bank, slow_before_execution_is_pdng_then_executed)
+{
+	char body[128];
+	snprintf(body, sizeof body, "{\"slow_rate\":1,\"slow_ms\":%d,\"slow_before_execution\":true}",
+		 BK_SLOW_MS);
+	admin_set("bank_a", body);
+	struct resp r;
+	client_timeout_ms = BK_GIVE_UP_MS;
+	payout("bank_a", "po_slow", &r);
+	client_timeout_ms = 30000;
+	cr_expect_eq(r.curl_code, CURLE_OPERATION_TIMEDOUT, "curl code %d", r.curl_code);
+	resp_free(&r);
+	query("bank_a", "po_slow", &r);
+	cr_expect_str_eq(str(&r, "status"), "PDNG", "%s", r.body);
+	cr_expect_str_eq(str(&r, "state"), "pending");
+	resp_free(&r);
+	wait_state("bank_a", "po_slow", "paid");
+	json_t *p = booked_payout("bank_a", "po_slow");
+	cr_expect_eq(json_integer_value(json_object_get(p, "executions")), 1);
+	json_decref(p);
+}
+
+Test(sim_bank, lost_answer_is_executed_anyway)
+{
+	admin_set("bank_b", "{\"lost_rate\":1}");
+	struct resp r;
+	payout("bank_b", "po_lost", &r);
+	cr_expect_eq(r.curl_code, CURLE_GOT_NOTHING, "curl code %d status %ld", r.curl_code,
+		     r.status);
+	resp_free(&r);
+	wait_state("bank_b", "po_lost", "paid");
+	json_t *p = booked_payout("bank_b", "po_lost");
+	cr_expect_eq(json_integer_value(json_object_get(p, "executions")), 1);
+	json_decref(p);
 }
 
 Test(sim_bank, outage_503_executes_nothing)
