@@ -1,11 +1,14 @@
 /* sim/admin: the unsigned loopback admin endpoint (docs/SIM_PROTOCOL.md,
  * "Admin endpoint"): the scenario in force, a partial change to one
  * channel (validated whole before anything changes; an outage of "refuse"
- * stops the channel's daemon, ending it starts one on the same port), the
- * books and the statistics. */
+ * stops the channel's daemon, ending it starts one on the same port; a
+ * bank's release_stuck moves its stuck payouts on), the books and the
+ * statistics (with a bank's callbacks). */
 #include <stdio.h>
 #include <string.h>
 
+#include "bank.h"
+#include "base/clock.h"
 #include "http.h"
 #include "sim.h"
 
@@ -47,15 +50,25 @@ static json_t *get_books(struct sim *s)
 	return json_pack("{s:o}", "channels", chans);
 }
 
+static json_t *callback_stats(const struct sim_stats *st)
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:O}", "sent", (json_int_t)st->cb_sent,
+			 "dropped", (json_int_t)st->cb_dropped, "duplicated",
+			 (json_int_t)st->cb_duplicated, "held_back", (json_int_t)st->cb_held_back,
+			 "overflow", (json_int_t)st->cb_overflow, "answers", st->cb_answers);
+}
+
 static json_t *get_stats(struct sim *s)
 {
 	json_t *chans = json_object();
 	for (size_t i = 0; i < s->n_channels; i++) {
 		const struct sim_stats *st = &s->channels[i].stats;
-		json_object_set_new(chans, s->channels[i].cfg.name,
-				    json_pack("{s:O, s:O, s:I}", "requests", st->requests, "answers",
-					      st->answers, "signature_failures",
-					      (json_int_t)st->signature_failures));
+		json_t *o = json_pack("{s:O, s:O, s:I}", "requests", st->requests, "answers",
+				      st->answers, "signature_failures",
+				      (json_int_t)st->signature_failures);
+		if (o && s->channels[i].cfg.kind == SIM_KIND_BANK)
+			json_object_set_new(o, "callbacks", callback_stats(st));
+		json_object_set_new(chans, s->channels[i].cfg.name, o);
 	}
 	return json_pack("{s:o}", "channels", chans);
 }
@@ -92,9 +105,12 @@ static enum MHD_Result post_channel(struct sim *s, struct MHD_Connection *conn, 
 	pthread_mutex_lock(&s->lock);
 	struct sim_channel_cfg c = ch->cfg;
 	enum sim_outage before = c.outage;
-	bool ok = sim_channel_apply(&c, body, "", false, err);
+	struct sim_fate release;
+	bool ok = sim_channel_apply(&c, body, "", false, &release, err);
 	if (ok)
 		ch->cfg = c;
+	if (ok && release.kind != SIM_FATE_STUCK)
+		sim_bank_release_stuck(ch, release, clock_now_ms(&clock_system));
 	pthread_mutex_unlock(&s->lock);
 	json_decref(body);
 	if (!ok) {

@@ -2,6 +2,7 @@
  * SIM_BOOKS_MAX; lookups scan from the newest record back (the books of a
  * test or a demo hold thousands, not millions). */
 #include "books.h"
+#include "payouts.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,13 +32,13 @@ void sim_books_free(struct sim_books *b)
 		free(b->charges[i]);
 	for (size_t i = 0; i < b->n_refunds; i++)
 		free(b->refunds[i]);
+	sim_payouts_free(b);
 	free(b->charges);
 	free(b->refunds);
 	memset(b, 0, sizeof *b);
 }
 
-/* Room for one more pointer in *arr; false when full or out of memory. */
-static bool grow(void ***arr, size_t n, size_t *cap)
+bool sim_books_grow(void ***arr, size_t n, size_t *cap)
 {
 	if (n < *cap)
 		return true;
@@ -73,7 +74,7 @@ static struct sim_refund *find_refund(const struct sim_books *b, const char *ref
 struct sim_charge *sim_books_add_charge(struct sim_books *b, const char *reference,
 					int64_t amount, const char *currency)
 {
-	if (!grow((void ***)&b->charges, b->n_charges, &b->cap_charges))
+	if (!sim_books_grow((void ***)&b->charges, b->n_charges, &b->cap_charges))
 		return NULL;
 	struct sim_charge *c = calloc(1, sizeof *c);
 	if (!c)
@@ -182,7 +183,7 @@ json_t *sim_books_refund(struct sim_books *b, const char *reference, const char 
 	struct sim_refund *r = b->idempotent ? find_refund(b, reference) : NULL;
 	if (r)
 		return refund_answer(r, reference, r->code);
-	if (!grow((void ***)&b->refunds, b->n_refunds, &b->cap_refunds))
+	if (!sim_books_grow((void ***)&b->refunds, b->n_refunds, &b->cap_refunds))
 		return NULL;
 	r = calloc(1, sizeof *r);
 	if (!r)
@@ -244,5 +245,8 @@ json_t *sim_books_to_json(const struct sim_books *b)
 					   "currency", r->currency, "state",
 					   r->state == SIM_REFUND_SUCCEEDED ? "succeeded" : "failed"));
 	}
-	return json_pack("{s:o, s:o}", "charges", charges, "refunds", refunds);
+	json_t *o = json_pack("{s:o, s:o}", "charges", charges, "refunds", refunds);
+	if (o && b->kind == SIM_KIND_BANK)
+		json_object_set_new(o, "payouts", sim_payouts_to_json(b));
+	return o;
 }

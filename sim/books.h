@@ -1,5 +1,5 @@
 /* sim/books: each channel's own record of what it executed (charges and
- * refunds), the operations that only read and change those records
+ * refunds; a bank's payouts are kept here too, see payouts.h), the operations that only read and change those records
  * (capture, void, refund, queries), and their JSON forms.  Callers hold the
  * simulator's lock around every call; records are allocated one by one so a
  * pointer stays valid while the lock is dropped (a slow authorization keeps
@@ -62,11 +62,17 @@ struct sim_books {
 	size_t n_charges, cap_charges;
 	struct sim_refund **refunds;
 	size_t n_refunds, cap_refunds;
+	struct sim_payout **payouts; /* kind bank */
+	size_t n_payouts, cap_payouts;
 	uint64_t seq;
+	uint64_t trace_seq; /* payout executions: the trace ids' numbers */
 };
 
 void sim_books_init(struct sim_books *b, const char *name, enum sim_kind kind, bool idempotent);
 void sim_books_free(struct sim_books *b);
+/* Room for one more pointer in *arr (grown up to SIM_BOOKS_MAX); false when
+ * full or out of memory. */
+bool sim_books_grow(void ***arr, size_t n, size_t *cap);
 
 /* The latest charge with this reference, or NULL. */
 struct sim_charge *sim_books_find_charge(const struct sim_books *b, const char *reference);

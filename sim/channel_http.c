@@ -1,6 +1,8 @@
 /* sim/channel_http: one channel's HTTP face (docs/SIM_PROTOCOL.md,
  * "Operations").  Every request goes: outage 503 -> signature (401, nothing
- * executed) -> route (404/405) -> body checks (400) -> the operation.
+ * executed) -> route (404/405; a bank serves only its payout operations and
+ * health, the other kinds everything else) -> body checks (400) -> the
+ * operation (the bank's are in bank_http.c; channel.h shares the helpers).
  * Authorizations draw their fate from the seeded generator (code, slow,
  * lost, latency: always four draws, so a seed replays); the other
  * operations answer from the books.  Sleeps happen with the lock released. */
@@ -9,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "channel.h"
 #include "http.h"
 #include "signature.h"
 #include "sim.h"
@@ -16,26 +19,19 @@
 #define RATE_SCALE 1000000u
 #define TAIL_FACTOR 2 /* the slowest 1% spread from p99 up to 2 x p99 */
 
-struct op_ctx {
-	struct sim_channel *ch;
-	const struct sim_channel_cfg *cfg;
-	struct MHD_Connection *conn;
-	const char *path;
-	json_t *body;
-};
-
-typedef enum MHD_Result (*op_fn)(struct op_ctx *op);
+typedef enum MHD_Result (*op_fn)(struct sim_op *op);
 
 static int64_t now_ms(void)
 {
 	return clock_now_ms(&clock_system);
 }
 
-/* Sends and counts an answer; json is taken. */
-static enum MHD_Result reply(struct op_ctx *op, unsigned status, json_t *json)
+enum MHD_Result sim_reply(struct sim_op *op, unsigned status, json_t *json)
 {
 	char key[SIM_CODE_MAX + 8];
 	const char *code = json_string_value(json_object_get(json, "code"));
+	if (!code)
+		code = json_string_value(json_object_get(json, "status")); /* a bank's */
 	if (status == MHD_HTTP_OK && code)
 		snprintf(key, sizeof key, "%s", code);
 	else
@@ -44,25 +40,25 @@ static enum MHD_Result reply(struct op_ctx *op, unsigned status, json_t *json)
 	return sim_http_send(op->conn, status, json, op->cfg->secret);
 }
 
-static enum MHD_Result reply_error(struct op_ctx *op, unsigned status, const char *error,
-				   const char *param)
+enum MHD_Result sim_reply_error(struct sim_op *op, unsigned status, const char *error,
+				const char *param)
 {
 	json_t *j = json_pack("{s:s}", "error", error);
 	if (j && param)
 		json_object_set_new(j, "param", json_string(param));
-	return reply(op, status, j);
+	return sim_reply(op, status, j);
 }
 
 /* ---- drawing from the scenario ----------------------------------------- */
 
-static bool draw_rate(struct rng *r, double rate)
+bool sim_draw_rate(struct rng *r, double rate)
 {
 	return rng_below(r, RATE_SCALE) < (uint64_t)(rate * RATE_SCALE);
 }
 
 /* Piecewise-linear quantiles through (0, min), (0.5, p50), (0.99, p99),
  * (1, 2 x p99): log-normal-ish without floating point. */
-static int draw_latency(struct rng *r, const struct sim_latency *l)
+int sim_draw_latency(struct rng *r, const struct sim_latency *l)
 {
 	uint64_t u = rng_below(r, RATE_SCALE);
 	int64_t lo, hi, from, span;
@@ -91,11 +87,11 @@ static const struct sim_code *draw_code(struct rng *r, const struct sim_channel_
 	return sim_code_success(cfg->kind);
 }
 
-static void latency_sleep(struct op_ctx *op)
+void sim_latency_sleep(struct sim_op *op)
 {
 	struct sim *s = op->ch->sim;
 	pthread_mutex_lock(&s->lock);
-	int ms = draw_latency(&s->rng, &op->cfg->latency);
+	int ms = sim_draw_latency(&s->rng, &op->cfg->latency);
 	pthread_mutex_unlock(&s->lock);
 	sim_sleep_ms(s, ms);
 }
@@ -110,14 +106,13 @@ static bool valid_reference(const char *s)
 	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == n;
 }
 
-static const char *get_reference(json_t *body, const char *field)
+const char *sim_get_reference(json_t *body, const char *field)
 {
 	const char *s = json_string_value(json_object_get(body, field));
 	return valid_reference(s) ? s : NULL;
 }
 
-/* amount in 1..SIM_AMOUNT_MAX, or -1 */
-static int64_t get_amount(json_t *body)
+int64_t sim_get_amount(json_t *body)
 {
 	json_t *v = json_object_get(body, "amount");
 	if (!json_is_integer(v) || json_integer_value(v) < 1 ||
@@ -126,7 +121,7 @@ static int64_t get_amount(json_t *body)
 	return json_integer_value(v);
 }
 
-static const char *get_currency(json_t *body)
+const char *sim_get_currency(json_t *body)
 {
 	const char *s = json_string_value(json_object_get(body, "currency"));
 	if (!s || strlen(s) != 3)
@@ -171,8 +166,8 @@ static struct fate draw_fate(struct rng *r, const struct sim_channel_cfg *cfg, c
 {
 	struct fate f;
 	f.code = draw_code(r, cfg);
-	f.slow = draw_rate(r, cfg->slow_rate);
-	f.lost = draw_rate(r, cfg->lost_rate);
+	f.slow = sim_draw_rate(r, cfg->slow_rate);
+	f.lost = sim_draw_rate(r, cfg->lost_rate);
 	const char *forced = cfg->kind == SIM_KIND_ACQUIRER ? sim_code_forced_by_last4(last4) : NULL;
 	if (forced)
 		f.code = sim_code_find(cfg->kind, forced);
@@ -200,11 +195,11 @@ struct auth_req {
 
 static const char *auth_parse(json_t *body, struct auth_req *a)
 {
-	if (!(a->reference = get_reference(body, "reference")))
+	if (!(a->reference = sim_get_reference(body, "reference")))
 		return "reference";
-	if ((a->amount = get_amount(body)) < 0)
+	if ((a->amount = sim_get_amount(body)) < 0)
 		return "amount";
-	if (!(a->currency = get_currency(body)))
+	if (!(a->currency = sim_get_currency(body)))
 		return "currency";
 	json_t *cap = json_object_get(body, "capture");
 	if (!json_is_boolean(cap))
@@ -215,12 +210,12 @@ static const char *auth_parse(json_t *body, struct auth_req *a)
 	return NULL;
 }
 
-static enum MHD_Result op_authorize(struct op_ctx *op)
+static enum MHD_Result op_authorize(struct sim_op *op)
 {
 	struct auth_req a;
 	const char *bad = auth_parse(op->body, &a);
 	if (bad)
-		return reply_error(op, MHD_HTTP_BAD_REQUEST, "invalid_request", bad);
+		return sim_reply_error(op, MHD_HTTP_BAD_REQUEST, "invalid_request", bad);
 	struct sim *s = op->ch->sim;
 	const struct sim_channel_cfg *cfg = op->cfg;
 	pthread_mutex_lock(&s->lock);
@@ -229,14 +224,14 @@ static enum MHD_Result op_authorize(struct op_ctx *op)
 	if (c) {
 		json_t *j = authorize_answer(c, cfg);
 		pthread_mutex_unlock(&s->lock);
-		latency_sleep(op);
-		return reply(op, MHD_HTTP_OK, j);
+		sim_latency_sleep(op);
+		return sim_reply(op, MHD_HTTP_OK, j);
 	}
 	struct fate f = draw_fate(&s->rng, cfg, a.last4);
 	if (f.code->effect == SIM_EFFECT_NOT_EXECUTED) {
 		pthread_mutex_unlock(&s->lock);
-		latency_sleep(op);
-		return reply(op, MHD_HTTP_OK, sim_charge_answer(NULL, a.reference, f.code));
+		sim_latency_sleep(op);
+		return sim_reply(op, MHD_HTTP_OK, sim_charge_answer(NULL, a.reference, f.code));
 	}
 	c = sim_books_add_charge(&op->ch->books, a.reference, a.amount, a.currency);
 	bool wait_first = f.slow && cfg->slow_before_execution;
@@ -244,7 +239,7 @@ static enum MHD_Result op_authorize(struct op_ctx *op)
 		sim_books_execute(c, f.code, a.capture, now_ms());
 	pthread_mutex_unlock(&s->lock);
 	if (!c)
-		return reply_error(op, MHD_HTTP_SERVICE_UNAVAILABLE, "books_full", NULL);
+		return sim_reply_error(op, MHD_HTTP_SERVICE_UNAVAILABLE, "books_full", NULL);
 	if (f.slow)
 		sim_sleep_ms(s, cfg->slow_ms);
 	if (wait_first) {
@@ -256,104 +251,117 @@ static enum MHD_Result op_authorize(struct op_ctx *op)
 		sim_stats_count(op->ch, NULL, "lost", false);
 		return MHD_NO; /* executed; the connection closes with no answer */
 	}
-	latency_sleep(op);
+	sim_latency_sleep(op);
 	pthread_mutex_lock(&s->lock);
 	json_t *j = authorize_answer(c, cfg);
 	pthread_mutex_unlock(&s->lock);
-	return reply(op, MHD_HTTP_OK, j);
+	return sim_reply(op, MHD_HTTP_OK, j);
 }
 
 /* ---- the operations that answer from the books -------------------------- */
 
 /* Runs fn on the books under the lock, then answers after the latency. */
-static enum MHD_Result books_reply(struct op_ctx *op, json_t *answer)
+static enum MHD_Result books_reply(struct sim_op *op, json_t *answer)
 {
 	if (!answer)
-		return reply_error(op, MHD_HTTP_SERVICE_UNAVAILABLE, "books_full", NULL);
-	latency_sleep(op);
-	return reply(op, MHD_HTTP_OK, answer);
+		return sim_reply_error(op, MHD_HTTP_SERVICE_UNAVAILABLE, "books_full", NULL);
+	sim_latency_sleep(op);
+	return sim_reply(op, MHD_HTTP_OK, answer);
 }
 
-static enum MHD_Result op_capture(struct op_ctx *op)
+static enum MHD_Result op_capture(struct sim_op *op)
 {
-	const char *ref = get_reference(op->body, "reference");
+	const char *ref = sim_get_reference(op->body, "reference");
 	if (!ref)
-		return reply_error(op, MHD_HTTP_BAD_REQUEST, "invalid_request", "reference");
+		return sim_reply_error(op, MHD_HTTP_BAD_REQUEST, "invalid_request", "reference");
 	int64_t amount = -1;
-	if (json_object_get(op->body, "amount") && (amount = get_amount(op->body)) < 0)
-		return reply_error(op, MHD_HTTP_BAD_REQUEST, "invalid_request", "amount");
+	if (json_object_get(op->body, "amount") && (amount = sim_get_amount(op->body)) < 0)
+		return sim_reply_error(op, MHD_HTTP_BAD_REQUEST, "invalid_request", "amount");
 	pthread_mutex_lock(&op->ch->sim->lock);
 	json_t *j = sim_books_capture(&op->ch->books, ref, amount);
 	pthread_mutex_unlock(&op->ch->sim->lock);
 	return books_reply(op, j);
 }
 
-static enum MHD_Result op_void(struct op_ctx *op)
+static enum MHD_Result op_void(struct sim_op *op)
 {
-	const char *ref = get_reference(op->body, "reference");
+	const char *ref = sim_get_reference(op->body, "reference");
 	if (!ref)
-		return reply_error(op, MHD_HTTP_BAD_REQUEST, "invalid_request", "reference");
+		return sim_reply_error(op, MHD_HTTP_BAD_REQUEST, "invalid_request", "reference");
 	pthread_mutex_lock(&op->ch->sim->lock);
 	json_t *j = sim_books_void(&op->ch->books, ref);
 	pthread_mutex_unlock(&op->ch->sim->lock);
 	return books_reply(op, j);
 }
 
-static enum MHD_Result op_refund(struct op_ctx *op)
+static enum MHD_Result op_refund(struct sim_op *op)
 {
-	const char *ref = get_reference(op->body, "reference");
-	const char *pay = get_reference(op->body, "payment_reference");
-	int64_t amount = get_amount(op->body);
-	const char *currency = get_currency(op->body);
+	const char *ref = sim_get_reference(op->body, "reference");
+	const char *pay = sim_get_reference(op->body, "payment_reference");
+	int64_t amount = sim_get_amount(op->body);
+	const char *currency = sim_get_currency(op->body);
 	const char *bad = !ref ? "reference" : !pay ? "payment_reference" : amount < 0 ? "amount"
 			  : !currency				       ? "currency"
 									       : NULL;
 	if (bad)
-		return reply_error(op, MHD_HTTP_BAD_REQUEST, "invalid_request", bad);
+		return sim_reply_error(op, MHD_HTTP_BAD_REQUEST, "invalid_request", bad);
 	pthread_mutex_lock(&op->ch->sim->lock);
 	json_t *j = sim_books_refund(&op->ch->books, ref, pay, amount, currency);
 	pthread_mutex_unlock(&op->ch->sim->lock);
 	return books_reply(op, j);
 }
 
-static enum MHD_Result op_query(struct op_ctx *op)
+static enum MHD_Result op_query(struct sim_op *op)
 {
-	const char *ref = get_reference(op->body, "reference");
+	const char *ref = sim_get_reference(op->body, "reference");
 	if (!ref)
-		return reply_error(op, MHD_HTTP_BAD_REQUEST, "invalid_request", "reference");
+		return sim_reply_error(op, MHD_HTTP_BAD_REQUEST, "invalid_request", "reference");
 	pthread_mutex_lock(&op->ch->sim->lock);
 	json_t *j = sim_books_query(&op->ch->books, ref);
 	pthread_mutex_unlock(&op->ch->sim->lock);
 	return books_reply(op, j);
 }
 
-static enum MHD_Result op_query_refund(struct op_ctx *op)
+static enum MHD_Result op_query_refund(struct sim_op *op)
 {
-	const char *ref = get_reference(op->body, "reference");
+	const char *ref = sim_get_reference(op->body, "reference");
 	if (!ref)
-		return reply_error(op, MHD_HTTP_BAD_REQUEST, "invalid_request", "reference");
+		return sim_reply_error(op, MHD_HTTP_BAD_REQUEST, "invalid_request", "reference");
 	pthread_mutex_lock(&op->ch->sim->lock);
 	json_t *j = sim_books_query_refund(&op->ch->books, ref);
 	pthread_mutex_unlock(&op->ch->sim->lock);
 	return books_reply(op, j);
 }
 
-static enum MHD_Result op_health(struct op_ctx *op)
+static enum MHD_Result op_health(struct sim_op *op)
 {
-	return reply(op, MHD_HTTP_OK, json_pack("{s:s}", "status", "ok"));
+	return sim_reply(op, MHD_HTTP_OK, json_pack("{s:s}", "status", "ok"));
 }
 
 /* ---- routing ------------------------------------------------------------ */
 
+enum route_kinds { ROUTE_CHARGES, ROUTE_BANK, ROUTE_ANY };
+
 static const struct route {
 	const char *path, *method;
 	op_fn fn;
+	enum route_kinds kinds;
 } routes[] = {
-	{"/v1/authorize", "POST", op_authorize},   {"/v1/capture", "POST", op_capture},
-	{"/v1/void", "POST", op_void},             {"/v1/refund", "POST", op_refund},
-	{"/v1/query", "POST", op_query},           {"/v1/query_refund", "POST", op_query_refund},
-	{"/v1/health", "GET", op_health},
+	{"/v1/authorize", "POST", op_authorize, ROUTE_CHARGES},
+	{"/v1/capture", "POST", op_capture, ROUTE_CHARGES},
+	{"/v1/void", "POST", op_void, ROUTE_CHARGES},
+	{"/v1/refund", "POST", op_refund, ROUTE_CHARGES},
+	{"/v1/query", "POST", op_query, ROUTE_CHARGES},
+	{"/v1/query_refund", "POST", op_query_refund, ROUTE_CHARGES},
+	{"/v1/payout", "POST", sim_op_payout, ROUTE_BANK},
+	{"/v1/query_payout", "POST", sim_op_query_payout, ROUTE_BANK},
+	{"/v1/health", "GET", op_health, ROUTE_ANY},
 };
+
+static bool route_serves(const struct route *rt, enum sim_kind kind)
+{
+	return rt->kinds == ROUTE_ANY || (rt->kinds == ROUTE_BANK) == (kind == SIM_KIND_BANK);
+}
 
 static const struct route *route_find(const char *url)
 {
@@ -364,18 +372,18 @@ static const struct route *route_find(const char *url)
 	return NULL;
 }
 
-static enum MHD_Result dispatch(struct op_ctx *op, const char *method, const struct sim_req *req)
+static enum MHD_Result dispatch(struct sim_op *op, const char *method, const struct sim_req *req)
 {
 	const struct route *rt = route_find(op->path);
-	if (!rt)
-		return reply_error(op, MHD_HTTP_NOT_FOUND, "not_found", NULL);
+	if (!rt || !route_serves(rt, op->cfg->kind))
+		return sim_reply_error(op, MHD_HTTP_NOT_FOUND, "not_found", NULL);
 	if (strcmp(rt->method, method) != 0)
-		return reply_error(op, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", NULL);
+		return sim_reply_error(op, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", NULL);
 	if (rt->fn == op_health)
 		return op_health(op);
 	op->body = json_loadb(req->body, req->len, JSON_REJECT_DUPLICATES, NULL);
 	if (!json_is_object(op->body))
-		return reply_error(op, MHD_HTTP_BAD_REQUEST, "invalid_request", "body");
+		return sim_reply_error(op, MHD_HTTP_BAD_REQUEST, "invalid_request", "body");
 	return rt->fn(op);
 }
 
@@ -393,17 +401,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	pthread_mutex_lock(&ch->sim->lock);
 	cfg = ch->cfg;
 	pthread_mutex_unlock(&ch->sim->lock);
-	struct op_ctx op = {.ch = ch, .cfg = &cfg, .conn = conn,
+	struct sim_op op = {.ch = ch, .cfg = &cfg, .conn = conn,
 			    .path = route_find(url) ? url : "other"};
 	sim_stats_count(ch, op.path, NULL, false);
 	if (req->too_big)
-		return reply_error(&op, MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large", NULL);
+		return sim_reply_error(&op, MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large", NULL);
 	if (cfg.outage == SIM_OUTAGE_503)
-		return reply_error(&op, MHD_HTTP_SERVICE_UNAVAILABLE, "outage", NULL);
+		return sim_reply_error(&op, MHD_HTTP_SERVICE_UNAVAILABLE, "outage", NULL);
 	const char *sig = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, SIM_SIG_HEADER);
 	if (!sim_verify(cfg.secret, sig, req->body, req->len, now_ms() / 1000)) {
 		sim_stats_count(ch, NULL, NULL, true);
-		return reply_error(&op, MHD_HTTP_UNAUTHORIZED, "signature_invalid", NULL);
+		return sim_reply_error(&op, MHD_HTTP_UNAUTHORIZED, "signature_invalid", NULL);
 	}
 	op.path = url;
 	enum MHD_Result ret = dispatch(&op, method, req);

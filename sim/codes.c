@@ -1,6 +1,7 @@
 /* sim/codes: see codes.h.  One static table per kind, in the order of the
  * protocol page; the fixed-situation codes are looked up by name so the
- * tables stay the single source of the messages. */
+ * tables stay the single source of the messages.  The bank kind has no
+ * charge codes, only the reason table (its statuses live with the payouts). */
 #include "codes.h"
 
 #include <stddef.h>
@@ -60,6 +61,23 @@ static const struct sim_code wallet_b_codes[] = {
 	{NULL, NULL, S},
 };
 
+static const struct sim_code bank_codes[] = {
+	{NULL, NULL, S},
+};
+
+/* ISO 20022 reasons (ExternalStatusReason1Code / ExternalReturnReason1Code). */
+static const struct sim_code reasons[] = {
+	{"AC01", "Incorrect account number", D},
+	{"AC04", "Closed account number", D},
+	{"AC06", "Blocked account", D},
+	{"AG01", "Transaction forbidden", D},
+	{"AM04", "Insufficient funds", D},
+	{"MD07", "End customer deceased", D},
+	{"MS03", "Reason not specified", D},
+	{SIM_REASON_NOT_FOUND, "Payout not found", Q},
+	{NULL, NULL, S},
+};
+
 struct kind_info {
 	const char *name;
 	const struct sim_code *codes;
@@ -72,6 +90,7 @@ static const struct kind_info kinds[SIM_KIND_COUNT] = {
 			       "ACQ.TRADE_HAS_CLOSE", "ACQ.TRADE_PROCESSING"},
 	[SIM_KIND_WALLET_B] = {"wallet_b", wallet_b_codes, "SUCCESS", "ORDERNOTEXIST",
 			       "ORDERCLOSED", "USERPAYING"},
+	[SIM_KIND_BANK] = {"bank", bank_codes, NULL, NULL, NULL, NULL},
 };
 
 static const struct {
@@ -106,24 +125,29 @@ const struct sim_code *sim_code_find(enum sim_kind kind, const char *code)
 	return NULL;
 }
 
+static const struct sim_code *find_named(enum sim_kind kind, const char *name)
+{
+	return name ? sim_code_find(kind, name) : NULL;
+}
+
 const struct sim_code *sim_code_success(enum sim_kind kind)
 {
-	return sim_code_find(kind, kinds[kind].success);
+	return find_named(kind, kinds[kind].success);
 }
 
 const struct sim_code *sim_code_not_found(enum sim_kind kind)
 {
-	return sim_code_find(kind, kinds[kind].not_found);
+	return find_named(kind, kinds[kind].not_found);
 }
 
 const struct sim_code *sim_code_refused(enum sim_kind kind)
 {
-	return sim_code_find(kind, kinds[kind].refused);
+	return find_named(kind, kinds[kind].refused);
 }
 
 const struct sim_code *sim_code_processing(enum sim_kind kind)
 {
-	return sim_code_find(kind, kinds[kind].processing);
+	return find_named(kind, kinds[kind].processing);
 }
 
 const char *sim_code_forced_by_last4(const char *last4)
@@ -133,4 +157,33 @@ const char *sim_code_forced_by_last4(const char *last4)
 			return forced[i].code;
 	}
 	return NULL;
+}
+
+const struct sim_code *sim_reason_find(const char *code)
+{
+	for (const struct sim_code *c = reasons; c->code; c++) {
+		if (strcmp(c->code, code) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+bool sim_fate_parse(const char *text, struct sim_fate *out)
+{
+	static const char failed[] = "failed:", returned[] = "returned:";
+	out->reason = NULL;
+	if (strcmp(text, "paid") == 0 || strcmp(text, "stuck") == 0) {
+		out->kind = text[0] == 'p' ? SIM_FATE_PAID : SIM_FATE_STUCK;
+		return true;
+	}
+	const char *code = NULL;
+	if (strncmp(text, failed, sizeof failed - 1) == 0) {
+		out->kind = SIM_FATE_FAILED;
+		code = text + sizeof failed - 1;
+	} else if (strncmp(text, returned, sizeof returned - 1) == 0) {
+		out->kind = SIM_FATE_RETURNED;
+		code = text + sizeof returned - 1;
+	}
+	out->reason = code ? sim_reason_find(code) : NULL;
+	return out->reason && out->reason->effect != SIM_EFFECT_QUERY_ONLY;
 }

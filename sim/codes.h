@@ -1,13 +1,21 @@
-/* sim/codes: the raw-code vocabularies of the three channel kinds
+/* sim/codes: the raw-code vocabularies of the three charging channel kinds
  * (docs/SIM_PROTOCOL.md, "Channel kinds and their raw codes"), what each
- * code does when the scenario's mix draws it for an authorization, and the
- * Stripe test card endings that force an acquirer's answer. */
+ * code does when the scenario's mix draws it for an authorization, the
+ * Stripe test card endings that force an acquirer's answer, and the bank
+ * kind's ISO 20022 reason codes and payout fates ("paid", "failed:AC04",
+ * "returned:MD07", "stuck"). */
 #ifndef PAYD_SIM_CODES_H
 #define PAYD_SIM_CODES_H
 
 #include <stdbool.h>
 
-enum sim_kind { SIM_KIND_ACQUIRER, SIM_KIND_WALLET_A, SIM_KIND_WALLET_B, SIM_KIND_COUNT };
+enum sim_kind {
+	SIM_KIND_ACQUIRER,
+	SIM_KIND_WALLET_A,
+	SIM_KIND_WALLET_B,
+	SIM_KIND_BANK, /* payouts only: no charge codes (the lookups below give NULL) */
+	SIM_KIND_COUNT
+};
 
 /* What an authorization answered with this code does to the books. */
 enum sim_effect {
@@ -24,7 +32,7 @@ struct sim_code {
 	enum sim_effect effect;
 };
 
-/* Parses "acquirer" / "wallet_a" / "wallet_b"; false when unknown. */
+/* Parses "acquirer" / "wallet_a" / "wallet_b" / "bank"; false when unknown. */
 bool sim_kind_parse(const char *name, enum sim_kind *out);
 const char *sim_kind_name(enum sim_kind kind);
 /* The code's row in kind's vocabulary, or NULL when it is not one of them. */
@@ -36,5 +44,24 @@ const struct sim_code *sim_code_refused(enum sim_kind kind); /* refund/capture r
 const struct sim_code *sim_code_processing(enum sim_kind kind);
 /* The acquirer code a Stripe test card ending forces, or NULL. */
 const char *sim_code_forced_by_last4(const char *last4);
+
+/* ---- bank payouts ---- */
+
+#define SIM_REASON_NOT_FOUND "NOTF" /* a query's answer only, never a fate's */
+
+/* An ISO 20022 reason code (AC01 ... MS03, NOTF) with its message, or NULL. */
+const struct sim_code *sim_reason_find(const char *code);
+
+enum sim_fate_kind { SIM_FATE_PAID, SIM_FATE_FAILED, SIM_FATE_RETURNED, SIM_FATE_STUCK };
+
+/* Where a payout ends: reason is set for failed and returned only. */
+struct sim_fate {
+	enum sim_fate_kind kind;
+	const struct sim_code *reason;
+};
+
+/* Parses "paid", "stuck", "failed:<reason>", "returned:<reason>" (any
+ * reason but NOTF); false when it is none of them. */
+bool sim_fate_parse(const char *text, struct sim_fate *out);
 
 #endif

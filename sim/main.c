@@ -2,7 +2,9 @@
  * (usage and exit 2 on a bad one), the scenario is loaded (exit 2 with the
  * field named), every daemon is started, the ready line is written (stdout
  * and --ready-file, atomically), then the main thread waits for SIGTERM or
- * SIGINT, which every other thread has blocked, and stops everything. */
+ * SIGINT, which every other thread has blocked, and stops everything: the
+ * admin daemon, the payout worker (abandoning callbacks not yet sent), the
+ * channels, then the books. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <signal.h>
@@ -11,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bank.h"
 #include "base/log.h"
 #include "sim.h"
 
@@ -155,11 +158,16 @@ static void sim_init(struct sim *s, const struct sim_scenario *sc, const struct 
 		sim_books_init(&ch->books, ch->cfg.name, ch->cfg.kind, ch->cfg.idempotent);
 		ch->stats.requests = json_object();
 		ch->stats.answers = json_object();
+		ch->stats.cb_answers = json_object();
 	}
 }
 
 static bool sim_start(struct sim *s, uint16_t admin_port)
 {
+	if (!sim_bank_start(s)) {
+		fprintf(stderr, "payd-sim: cannot start the payout worker\n");
+		return false;
+	}
 	for (size_t i = 0; i < s->n_channels; i++) {
 		struct sim_channel *ch = &s->channels[i];
 		if (ch->cfg.outage == SIM_OUTAGE_REFUSE && ch->port != 0)
@@ -188,12 +196,16 @@ static void sim_shutdown(struct sim *s)
 	if (s->admin)
 		MHD_stop_daemon(s->admin);
 	s->admin = NULL;
+	sim_bank_stop(s); /* pending callbacks are abandoned */
+	for (size_t i = 0; i < s->n_channels; i++)
+		sim_channel_stop(&s->channels[i]);
+	sim_bank_free(s); /* its timers point into the books */
 	for (size_t i = 0; i < s->n_channels; i++) {
 		struct sim_channel *ch = &s->channels[i];
-		sim_channel_stop(ch);
 		sim_books_free(&ch->books);
 		json_decref(ch->stats.requests);
 		json_decref(ch->stats.answers);
+		json_decref(ch->stats.cb_answers);
 	}
 	pthread_cond_destroy(&s->wake);
 	pthread_mutex_destroy(&s->admin_lock);

@@ -28,7 +28,7 @@ void sim_sleep_ms(struct sim *s, int ms)
 	pthread_mutex_unlock(&s->lock);
 }
 
-static void bump(json_t *counts, const char *key)
+void sim_stats_bump(json_t *counts, const char *key)
 {
 	json_t *v = json_object_get(counts, key);
 	if (v)
@@ -41,9 +41,9 @@ void sim_stats_count(struct sim_channel *ch, const char *path, const char *answe
 {
 	pthread_mutex_lock(&ch->sim->lock);
 	if (path)
-		bump(ch->stats.requests, path);
+		sim_stats_bump(ch->stats.requests, path);
 	if (answer)
-		bump(ch->stats.answers, answer);
+		sim_stats_bump(ch->stats.answers, answer);
 	if (bad_sig)
 		ch->stats.signature_failures++;
 	pthread_mutex_unlock(&ch->sim->lock);

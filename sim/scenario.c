@@ -37,10 +37,13 @@ static bool get_int(const json_t *v, int lo, int hi, int *out)
 	return true;
 }
 
-static bool parse_latency(const json_t *v, struct sim_latency *lat, const char *where, char *err)
+/* {min, p50, p99} in ms, each 0..max, min <= p50 <= p99 (latency_ms and
+ * the bank's durations). */
+static bool parse_latency(const json_t *v, struct sim_latency *lat, const char *where,
+			  const char *field, int max, char *err)
 {
 	if (!json_is_object(v))
-		return fail(err, where, "latency_ms", "must be an object {min, p50, p99}");
+		return fail(err, where, field, "must be an object {min, p50, p99}");
 	const char *key;
 	json_t *val;
 	json_object_foreach((json_t *)v, key, val) {
@@ -49,19 +52,20 @@ static bool parse_latency(const json_t *v, struct sim_latency *lat, const char *
 			    : strcmp(key, "p99") == 0 ? &lat->p99_ms
 						      : NULL;
 		if (!slot)
-			return fail(err, where, "latency_ms", "unknown field \"%s\"", key);
-		if (!get_int(val, 0, SIM_LATENCY_MAX_MS, slot))
-			return fail(err, where, "latency_ms", "%s must be an integer 0..%d", key,
-				    SIM_LATENCY_MAX_MS);
+			return fail(err, where, field, "unknown field \"%s\"", key);
+		if (!get_int(val, 0, max, slot))
+			return fail(err, where, field, "%s must be an integer 0..%d", key, max);
 	}
 	if (lat->min_ms > lat->p50_ms || lat->p50_ms > lat->p99_ms)
-		return fail(err, where, "latency_ms", "needs min <= p50 <= p99");
+		return fail(err, where, field, "needs min <= p50 <= p99");
 	return true;
 }
 
 static bool parse_outcomes(const json_t *v, struct sim_channel_cfg *cfg, const char *where,
 			   char *err)
 {
+	if (cfg->kind == SIM_KIND_BANK)
+		return fail(err, where, "outcomes", "not a field of kind bank (see payout_outcomes)");
 	if (!json_is_object(v) || json_object_size(v) == 0)
 		return fail(err, where, "outcomes", "must be a non-empty object {code: weight}");
 	if (json_object_size(v) > SIM_OUTCOMES_MAX)
@@ -126,12 +130,127 @@ static bool is_fixed_field(const char *key)
 	return false;
 }
 
+/* A bank's payout_outcomes: {fate: weight}, fates as sim_fate_parse reads
+ * them, integer weights 0..SIM_WEIGHT_MAX summing to more than 0. */
+static bool parse_payout_outcomes(const json_t *v, struct sim_channel_cfg *cfg, const char *where,
+				  char *err)
+{
+	const char *f = "payout_outcomes";
+	if (!json_is_object(v) || json_object_size(v) == 0)
+		return fail(err, where, f, "must be a non-empty object {fate: weight}");
+	if (json_object_size(v) > SIM_OUTCOMES_MAX)
+		return fail(err, where, f, "more than %d fates", SIM_OUTCOMES_MAX);
+	const char *key;
+	json_t *val;
+	size_t n = 0;
+	uint64_t total = 0;
+	struct sim_outcome mix[SIM_OUTCOMES_MAX];
+	json_object_foreach((json_t *)v, key, val) {
+		struct sim_fate fate;
+		if (strlen(key) > SIM_CODE_MAX || !sim_fate_parse(key, &fate))
+			return fail(err, where, f, "unknown fate \"%s\"", key);
+		int w;
+		if (!get_int(val, 0, SIM_WEIGHT_MAX, &w))
+			return fail(err, where, f, "weight of \"%s\" must be an integer 0..%d", key,
+				    SIM_WEIGHT_MAX);
+		snprintf(mix[n].code, sizeof mix[n].code, "%s", key);
+		mix[n++].weight = (uint32_t)w;
+		total += (uint64_t)w;
+	}
+	if (total == 0)
+		return fail(err, where, f, "weights sum to 0");
+	memcpy(cfg->payout_outcomes, mix, n * sizeof mix[0]);
+	cfg->n_payout_outcomes = n;
+	return true;
+}
+
+static bool parse_time_scale(const json_t *v, double *out, const char *where, char *err)
+{
+	if (!json_is_number(v) || json_number_value(v) < SIM_TIME_SCALE_MIN ||
+	    json_number_value(v) > SIM_TIME_SCALE_MAX)
+		return fail(err, where, "time_scale", "must be a number %g..%g", SIM_TIME_SCALE_MIN,
+			    SIM_TIME_SCALE_MAX);
+	*out = json_number_value(v);
+	return true;
+}
+
+/* null (no callbacks) or an http:// / https:// URL of 1..SIM_URL_MAX bytes. */
+static bool parse_callback_url(const json_t *v, char *out, const char *where, char *err)
+{
+	if (json_is_null(v)) {
+		out[0] = '\0';
+		return true;
+	}
+	const char *s = json_string_value(v);
+	size_t n = s ? strlen(s) : 0;
+	bool scheme = s && (strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0);
+	if (!scheme || n > SIM_URL_MAX || strcspn(s, " \t\r\n") != n)
+		return fail(err, where, "callback_url",
+			    "must be null or an http(s):// URL of at most %d bytes", SIM_URL_MAX);
+	memcpy(out, s, n + 1);
+	return true;
+}
+
+/* release_stuck: an admin action, the fate every stuck payout now reaches. */
+static bool parse_release(const json_t *v, struct sim_fate *release, const char *where, char *err)
+{
+	const char *s = json_string_value(v);
+	if (!release)
+		return fail(err, where, "release_stuck", "is an admin action, not a setting");
+	if (!s || !sim_fate_parse(s, release) || release->kind == SIM_FATE_STUCK) {
+		release->kind = SIM_FATE_STUCK;
+		return fail(err, where, "release_stuck",
+			    "must be \"paid\", \"failed:<reason>\" or \"returned:<reason>\"");
+	}
+	return true;
+}
+
+/* The bank's own fields; *known false when key is not one of them. */
+static bool apply_bank_field(struct sim_channel_cfg *c, const char *key, const json_t *val,
+			     const char *where, struct sim_fate *release, char *err, bool *known)
+{
+	*known = true;
+	struct sim_latency *dur = strcmp(key, "transit_ms") == 0	? &c->transit
+				  : strcmp(key, "settle_ms") == 0	? &c->settle
+				  : strcmp(key, "instant_settle_ms") == 0 ? &c->instant_settle
+				  : strcmp(key, "return_after_ms") == 0	? &c->return_after
+									: NULL;
+	double *rate = strcmp(key, "callback_drop_rate") == 0	     ? &c->callback_drop_rate
+		       : strcmp(key, "callback_duplicate_rate") == 0 ? &c->callback_duplicate_rate
+		       : strcmp(key, "callback_late_rate") == 0      ? &c->callback_late_rate
+								     : NULL;
+	bool bank = c->kind == SIM_KIND_BANK;
+	if (dur || rate || strcmp(key, "time_scale") == 0 || strcmp(key, "payout_outcomes") == 0 ||
+	    strcmp(key, "callback_url") == 0 || strcmp(key, "release_stuck") == 0) {
+		if (!bank)
+			return fail(err, where, key, "only for kind bank");
+	} else {
+		*known = false;
+		return false;
+	}
+	if (dur)
+		return parse_latency(val, dur, where, key, SIM_DURATION_MAX_MS, err);
+	if (rate)
+		return parse_rate(val, rate, where, key, err);
+	if (strcmp(key, "time_scale") == 0)
+		return parse_time_scale(val, &c->time_scale, where, err);
+	if (strcmp(key, "payout_outcomes") == 0)
+		return parse_payout_outcomes(val, c, where, err);
+	if (strcmp(key, "callback_url") == 0)
+		return parse_callback_url(val, c->callback_url, where, err);
+	return parse_release(val, release, where, err);
+}
+
 /* One changeable field into c; false with err on a bad value or name. */
 static bool apply_field(struct sim_channel_cfg *c, const char *key, const json_t *val,
-			const char *where, bool fixed_ok, char *err)
+			const char *where, bool fixed_ok, struct sim_fate *release, char *err)
 {
+	bool known;
+	bool ok = apply_bank_field(c, key, val, where, release, err, &known);
+	if (known)
+		return ok;
 	if (strcmp(key, "latency_ms") == 0)
-		return parse_latency(val, &c->latency, where, err);
+		return parse_latency(val, &c->latency, where, key, SIM_LATENCY_MAX_MS, err);
 	if (strcmp(key, "outcomes") == 0)
 		return parse_outcomes(val, c, where, err);
 	if (strcmp(key, "outage") == 0)
@@ -157,8 +276,10 @@ static bool apply_field(struct sim_channel_cfg *c, const char *key, const json_t
 }
 
 bool sim_channel_apply(struct sim_channel_cfg *cfg, const json_t *obj, const char *where,
-		       bool fixed_ok, char err[SIM_ERR_MAX])
+		       bool fixed_ok, struct sim_fate *release, char err[SIM_ERR_MAX])
 {
+	if (release)
+		*release = (struct sim_fate){.kind = SIM_FATE_STUCK};
 	if (!json_is_object(obj)) {
 		return fail(err, where, "body", "must be a JSON object");
 	}
@@ -166,8 +287,11 @@ bool sim_channel_apply(struct sim_channel_cfg *cfg, const json_t *obj, const cha
 	const char *key;
 	json_t *val;
 	json_object_foreach((json_t *)obj, key, val) {
-		if (!apply_field(&c, key, val, where, fixed_ok, err))
+		if (!apply_field(&c, key, val, where, fixed_ok, release, err)) {
+			if (release)
+				release->kind = SIM_FATE_STUCK;
 			return false;
+		}
 	}
 	*cfg = c;
 	return true;
@@ -191,6 +315,7 @@ static void channel_defaults(struct sim_channel_cfg *c)
 	c->idempotent = true;
 	c->slow_ms = SIM_SLOW_DEFAULT_MS;
 	c->outage = SIM_OUTAGE_NONE;
+	c->time_scale = 1.0;
 }
 
 /* name, kind, port, secret, idempotent: read before the changeable ones
@@ -203,7 +328,8 @@ static bool parse_fixed(const json_t *obj, struct sim_channel_cfg *c, const char
 	snprintf(c->name, sizeof c->name, "%s", name);
 	const char *kind = json_string_value(json_object_get(obj, "kind"));
 	if (!kind || !sim_kind_parse(kind, &c->kind))
-		return fail(err, where, "kind", "must be \"acquirer\", \"wallet_a\" or \"wallet_b\"");
+		return fail(err, where, "kind",
+			    "must be \"acquirer\", \"wallet_a\", \"wallet_b\" or \"bank\"");
 	const json_t *port = json_object_get(obj, "port");
 	if (port && !get_int(port, 0, 65535, &c->port))
 		return fail(err, where, "port", "must be an integer 0..65535");
@@ -229,12 +355,13 @@ static bool parse_channel(const json_t *obj, struct sim_channel_cfg *c, const ch
 	}
 	if (!parse_fixed(obj, c, where, err))
 		return false;
-	/* Default mix: always the kind's success code. */
-	snprintf(c->outcomes[0].code, sizeof c->outcomes[0].code, "%s",
-		 sim_code_success(c->kind)->code);
-	c->outcomes[0].weight = 1;
-	c->n_outcomes = 1;
-	return sim_channel_apply(c, obj, where, true, err);
+	/* Default mix: always the kind's success code (a bank's: always paid). */
+	struct sim_outcome *first = c->kind == SIM_KIND_BANK ? c->payout_outcomes : c->outcomes;
+	snprintf(first->code, sizeof first->code, "%s",
+		 c->kind == SIM_KIND_BANK ? "paid" : sim_code_success(c->kind)->code);
+	first->weight = 1;
+	*(c->kind == SIM_KIND_BANK ? &c->n_payout_outcomes : &c->n_outcomes) = 1;
+	return sim_channel_apply(c, obj, where, true, NULL, err);
 }
 
 static bool check_unique(const struct sim_scenario *s, size_t i, char *err)
@@ -294,17 +421,49 @@ bool sim_scenario_load(const char *path, struct sim_scenario *out, char err[SIM_
 	return ok;
 }
 
+static json_t *mix_json(const struct sim_outcome *mix, size_t n)
+{
+	json_t *o = json_object();
+	for (size_t i = 0; i < n; i++)
+		json_object_set_new(o, mix[i].code, json_integer(mix[i].weight));
+	return o;
+}
+
+static json_t *latency_json(const struct sim_latency *l)
+{
+	return json_pack("{s:i, s:i, s:i}", "min", l->min_ms, "p50", l->p50_ms, "p99", l->p99_ms);
+}
+
+/* A bank's own fields, added to o. */
+static void bank_to_json(const struct sim_channel_cfg *c, json_t *o)
+{
+	json_object_set_new(o, "time_scale", json_real(c->time_scale));
+	json_object_set_new(o, "transit_ms", latency_json(&c->transit));
+	json_object_set_new(o, "settle_ms", latency_json(&c->settle));
+	json_object_set_new(o, "instant_settle_ms", latency_json(&c->instant_settle));
+	json_object_set_new(o, "payout_outcomes", mix_json(c->payout_outcomes, c->n_payout_outcomes));
+	json_object_set_new(o, "return_after_ms", latency_json(&c->return_after));
+	json_object_set_new(o, "callback_url",
+			    c->callback_url[0] ? json_string(c->callback_url) : json_null());
+	json_object_set_new(o, "callback_drop_rate", json_real(c->callback_drop_rate));
+	json_object_set_new(o, "callback_duplicate_rate", json_real(c->callback_duplicate_rate));
+	json_object_set_new(o, "callback_late_rate", json_real(c->callback_late_rate));
+}
+
 json_t *sim_channel_to_json(const struct sim_channel_cfg *c)
 {
-	json_t *mix = json_object();
-	for (size_t i = 0; i < c->n_outcomes; i++)
-		json_object_set_new(mix, c->outcomes[i].code, json_integer(c->outcomes[i].weight));
-	return json_pack("{s:s, s:s, s:i, s:s, s:b, s:{s:i, s:i, s:i}, s:o, s:s, s:f, s:i, s:b, "
-			 "s:f}",
-			 "name", c->name, "kind", sim_kind_name(c->kind), "port", c->port, "secret",
-			 c->secret, "idempotent", c->idempotent, "latency_ms", "min",
-			 c->latency.min_ms, "p50", c->latency.p50_ms, "p99", c->latency.p99_ms,
-			 "outcomes", mix, "outage", sim_outage_name(c->outage), "slow_rate",
-			 c->slow_rate, "slow_ms", c->slow_ms, "slow_before_execution",
-			 c->slow_before_execution, "lost_rate", c->lost_rate);
+	json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:b, s:o, s:s, s:f, s:i, s:b, s:f}", "name",
+			      c->name, "kind", sim_kind_name(c->kind), "port", c->port, "secret",
+			      c->secret, "idempotent", c->idempotent, "latency_ms",
+			      latency_json(&c->latency), "outage", sim_outage_name(c->outage),
+			      "slow_rate", c->slow_rate, "slow_ms", c->slow_ms,
+			      "slow_before_execution", c->slow_before_execution, "lost_rate",
+			      c->lost_rate);
+	if (!o)
+		return NULL;
+	if (c->kind == SIM_KIND_BANK)
+		bank_to_json(c, o);
+	else
+		json_object_set_new(o, "outcomes", mix_json(c->outcomes, c->n_outcomes));
+	return o;
 }

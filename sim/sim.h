@@ -21,6 +21,10 @@ struct sim_stats {
 	json_t *requests;          /* path -> count */
 	json_t *answers;           /* raw code or "http_<status>" -> count */
 	int64_t signature_failures;
+	/* a bank's callbacks: POSTs made, events not sent, events sent twice,
+	 * in_transit events held back, events refused by a full queue */
+	int64_t cb_sent, cb_dropped, cb_duplicated, cb_held_back, cb_overflow;
+	json_t *cb_answers;        /* "http_<status>" or "no_answer" -> count */
 };
 
 struct sim_channel {
@@ -31,6 +35,8 @@ struct sim_channel {
 	struct MHD_Daemon *daemon;  /* under sim->admin_lock; NULL while refusing */
 	uint16_t port;              /* the port bound at start, kept across outages */
 };
+
+struct sim_bank; /* bank.h: the payouts' timers and callback sender */
 
 struct sim {
 	pthread_mutex_t lock;
@@ -44,12 +50,15 @@ struct sim {
 	uint64_t seed;
 	struct MHD_Daemon *admin;
 	uint16_t admin_port;
+	struct sim_bank *bank;
 };
 
 /* Sleeps up to ms, returning early when the simulator stops. */
 void sim_sleep_ms(struct sim *s, int ms);
 /* Counts one request and its answer in the channel's stats (takes lock). */
 void sim_stats_count(struct sim_channel *ch, const char *path, const char *answer, bool bad_sig);
+/* counts[key] += 1 (the caller holds the lock). */
+void sim_stats_bump(json_t *counts, const char *key);
 
 /* channel_http.c: starts the channel's daemon on ch->port (0: a free one,
  * then remembered), or stops it so that connections are refused. */
