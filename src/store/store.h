@@ -251,6 +251,7 @@ struct store_ops {
 	 * referred to is CAT_NO_SUCH_OBJECT; get and list are scoped to a
 	 * merchant; the caller owns the heap fields read (payout_clear,
 	 * recipient_clear).  Account numbers are only ever stored sealed. */
+	/* recipient_list has no filter (page.filter is ignored). */
 	int (*recipient_insert)(struct store *s, const struct recipient *r);
 	int (*recipient_get)(struct store *s, const char *merchant_id, const char *id,
 			     struct recipient *out);
