@@ -1,5 +1,6 @@
 /* base/crypto: thin wrappers over OpenSSL libcrypto, so the rest of payd
- * never touches OpenSSL's API directly. */
+ * never touches OpenSSL's API directly.  Sealing is EVP's AES-256-GCM, one
+ * context per call (sealing is rare: account numbers, not the hot path). */
 #include "base/crypto.h"
 
 #include <openssl/crypto.h>
@@ -9,6 +10,7 @@
 #include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static const char base62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
@@ -58,4 +60,67 @@ void crypto_hex(const uint8_t *data, size_t len, char *out)
 		out[2 * i + 1] = hex[data[i] & 15];
 	}
 	out[2 * len] = '\0';
+}
+
+/* ---- sealing -------------------------------------------------------------- */
+
+static bool seal_lengths_ok(size_t len, size_t aad_len, const void *aad)
+{
+	return len <= CRYPTO_SEAL_PLAIN_MAX && aad_len <= CRYPTO_SEAL_AAD_MAX &&
+	       (aad || aad_len == 0);
+}
+
+bool crypto_seal(const uint8_t key[CRYPTO_SEAL_KEY_LEN], const void *plain, size_t len,
+		 const void *aad, size_t aad_len, uint8_t *out, size_t cap, size_t *out_len)
+{
+	bool ok = false;
+	int n = 0;
+	EVP_CIPHER_CTX *ctx = NULL;
+	*out_len = 0;
+	if (!key || (!plain && len) || !out || !seal_lengths_ok(len, aad_len, aad) ||
+	    cap < len + CRYPTO_SEAL_OVERHEAD)
+		goto out;
+	uint8_t *nonce = out, *body = out + CRYPTO_SEAL_NONCE_LEN, *tag = body + len;
+	crypto_random_bytes(nonce, CRYPTO_SEAL_NONCE_LEN);
+	if (!(ctx = EVP_CIPHER_CTX_new()) ||
+	    EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, nonce) != 1 ||
+	    (aad_len && EVP_EncryptUpdate(ctx, NULL, &n, aad, (int)aad_len) != 1) ||
+	    (len && EVP_EncryptUpdate(ctx, body, &n, plain, (int)len) != 1) ||
+	    EVP_EncryptFinal_ex(ctx, body + len, &n) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, CRYPTO_SEAL_TAG_LEN, tag) != 1)
+		goto out;
+	*out_len = len + CRYPTO_SEAL_OVERHEAD;
+	ok = true;
+out:
+	EVP_CIPHER_CTX_free(ctx);
+	return ok;
+}
+
+bool crypto_open(const uint8_t key[CRYPTO_SEAL_KEY_LEN], const uint8_t *sealed, size_t sealed_len,
+		 const void *aad, size_t aad_len, void *out, size_t cap, size_t *out_len)
+{
+	bool ok = false;
+	int n = 0;
+	EVP_CIPHER_CTX *ctx = NULL;
+	*out_len = 0;
+	if (!key || !sealed || !out || sealed_len < CRYPTO_SEAL_OVERHEAD)
+		goto out;
+	size_t len = sealed_len - CRYPTO_SEAL_OVERHEAD;
+	if (!seal_lengths_ok(len, aad_len, aad) || cap < len)
+		goto out;
+	const uint8_t *nonce = sealed, *body = sealed + CRYPTO_SEAL_NONCE_LEN, *tag = body + len;
+	if (!(ctx = EVP_CIPHER_CTX_new()) ||
+	    EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, nonce) != 1 ||
+	    (aad_len && EVP_DecryptUpdate(ctx, NULL, &n, aad, (int)aad_len) != 1) ||
+	    (len && EVP_DecryptUpdate(ctx, out, &n, body, (int)len) != 1) ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, CRYPTO_SEAL_TAG_LEN, (void *)tag) != 1 ||
+	    EVP_DecryptFinal_ex(ctx, (uint8_t *)out + len, &n) != 1) /* the tag check */
+		goto out;
+	*out_len = len;
+	ok = true;
+out:
+	EVP_CIPHER_CTX_free(ctx);
+	if (!ok && out && cap)
+		explicit_bzero(out, cap);
+	return ok;
 }

@@ -18,7 +18,7 @@
 /* Longest id with its NUL: prefix, '_', body. */
 #define ID_MAX (ID_PREFIX_MAX + 1 + ID_BODY_LEN + 1)
 
-/* Prefixes payd uses. */
+/* Prefixes payd uses (each at most ID_PREFIX_MAX lower-case letters). */
 #define ID_PAYMENT_INTENT "pi"
 #define ID_REFUND "re"
 #define ID_PAYOUT "po"
@@ -28,6 +28,9 @@
 #define ID_TRANSFER "tr"
 #define ID_ATTEMPT "ch"
 #define ID_PAYMENT_METHOD "pm"
+#define ID_RECIPIENT "rcp"
+#define ID_ALERT "al"
+#define ID_PAYOUT_ATTEMPT "pa" /* a payout's try at its rail: the rail's reference */
 
 struct id_gen {
 	pthread_mutex_t lock;

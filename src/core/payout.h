@@ -117,7 +117,9 @@ struct alert {
 const char *payout_status_name(enum payout_status s);
 const char *payout_method_name(enum payout_method m);
 int payout_method_parse(const char *name); /* -1 when unknown */
+int payout_status_parse(const char *name); /* -1 when unknown (list filters) */
 const char *alert_status_name(enum alert_status s);
+int alert_status_parse(const char *name);  /* -1 when unknown */
 
 /* The state machine: may a payout go from `from` to `to`?  (paid ->
  * failed is a return; a late in_transit never follows paid.) */

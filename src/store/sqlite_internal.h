@@ -3,7 +3,8 @@
  * connection (opening, migrations, transactions, savepoints), the
  * statement cache and the ledger; each further subsystem has its own file
  * (store_sqlite_payments.c: secrets, intents, attempts, refunds, events,
- * idempotency keys) that keeps its own SQL texts and gets a range of
+ * idempotency keys; store_sqlite_payouts.c: recipients, payouts, their
+ * timelines, alerts, callback ids) that keeps its own SQL texts and gets a range of
  * slots in the connection's statement cache.  The helpers below are
  * defined in store_sqlite.c. */
 #ifndef PAYD_STORE_SQLITE_INTERNAL_H
@@ -21,8 +22,9 @@
  * static assertion that they fit below the next base. */
 enum sq_slot {
 	SQ_SLOT_CORE = 0,      /* store_sqlite.c */
-	SQ_SLOT_PAYMENTS = 48, /* store_sqlite_payments.c */
-	SQ_SLOT_COUNT = 112,
+	SQ_SLOT_PAYMENTS = 48, /* store_sqlite_payments.c (asserts it ends by 112) */
+	SQ_SLOT_PAYOUTS = 112, /* store_sqlite_payouts.c */
+	SQ_SLOT_COUNT = 160,
 };
 
 struct sq_store {
@@ -112,5 +114,32 @@ int sq_event_list(struct store *s, const char *merchant_id, const struct store_p
 int sq_idem_get(struct store *s, const char *merchant_id, const char *key, struct store_idem *out);
 int sq_idem_put(struct store *s, const struct store_idem *r);
 int sq_idem_expire(struct store *s, int64_t before_ms, long *removed);
+
+/* The operations of store_sqlite_payouts.c, for store_sqlite_ops. */
+int sq_recipient_insert(struct store *s, const struct recipient *r);
+int sq_recipient_get(struct store *s, const char *merchant_id, const char *id,
+		     struct recipient *out);
+int sq_recipient_list(struct store *s, const char *merchant_id, const struct store_page *page,
+		      store_each_fn each, void *ctx, bool *has_more);
+int sq_payout_insert(struct store *s, const struct payout *p);
+int sq_payout_update(struct store *s, const struct payout *p);
+int sq_payout_get(struct store *s, const char *merchant_id, const char *id, struct payout *out);
+int sq_payout_list(struct store *s, const char *merchant_id, const struct store_page *page,
+		   const struct store_range *created, store_each_fn each, void *ctx,
+		   bool *has_more);
+int sq_payout_find_reference(struct store *s, const char *rail_reference, struct payout *out);
+int sq_payout_open_each(struct store *s, store_each_fn each, void *ctx);
+int sq_payout_due_each(struct store *s, int64_t before_ms, store_each_fn each, void *ctx);
+int sq_payout_event_insert(struct store *s, const struct payout_event *e);
+int sq_payout_event_list(struct store *s, const char *payout_id, store_each_fn each, void *ctx);
+int sq_alert_insert(struct store *s, const struct alert *a);
+int sq_alert_update(struct store *s, const struct alert *a);
+int sq_alert_get(struct store *s, const char *merchant_id, const char *id, struct alert *out);
+int sq_alert_list(struct store *s, const char *merchant_id, const struct store_page *page,
+		  store_each_fn each, void *ctx, bool *has_more);
+int sq_alert_open_for(struct store *s, const char *object_id, const char *kind,
+		      struct alert *out);
+int sq_callback_seen(struct store *s, const char *channel, const char *id, int64_t now_ms);
+int sq_callback_expire(struct store *s, int64_t before_ms, long *removed);
 
 #endif

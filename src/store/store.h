@@ -21,6 +21,7 @@
 #include "base/id.h"
 #include "core/ledger.h"
 #include "core/payment.h"
+#include "core/payout.h"
 
 #define STORE_NAME_MAX 128   /* merchant names */
 #define STORE_CODE_MAX 160   /* ledger account codes */
@@ -102,6 +103,18 @@ struct store_page {
 	const char *ending_before;  /* NULL or an id */
 	const char *filter;         /* list-specific filter (intent id, event type) or NULL */
 };
+
+/* Creation times, both ends included: a list's `created` filter (NULL =
+ * any time).  Stripe's gt/lt become gte_ms = gt + 1, lte_ms = lt - 1; an
+ * open end is INT64_MIN or INT64_MAX. */
+struct store_range {
+	int64_t gte_ms;
+	int64_t lte_ms;
+};
+
+/* Channel callback ids remembered (callback_seen). */
+#define STORE_CALLBACK_ID_MAX 128
+#define STORE_CALLBACK_EXPIRE_MAX 10000 /* ids callback_expire deletes per call */
 
 /* Called once per listed record, in list order.  The record (and its
  * heap fields) belongs to the store and lives only during the call. */
@@ -229,6 +242,82 @@ struct store_ops {
 			struct store_idem *out);
 	int (*idem_put)(struct store *s, const struct store_idem *r);
 	int (*idem_expire)(struct store *s, int64_t before_ms, long *removed);
+
+	/* ---- payouts (store_sqlite_payouts.c, schema 0008) ----
+	 * As for payments: writes need the caller's transaction; a malformed
+	 * record (bad id, enum out of range, unterminated text, a bank account
+	 * without last4 or with a sealed number of impossible length) is
+	 * CAT_PARAMETER_INVALID before any SQL; a missing merchant or payout
+	 * referred to is CAT_NO_SUCH_OBJECT; get and list are scoped to a
+	 * merchant; the caller owns the heap fields read (payout_clear,
+	 * recipient_clear).  Account numbers are only ever stored sealed. */
+	/* recipient_list has no filter (page.filter is ignored). */
+	int (*recipient_insert)(struct store *s, const struct recipient *r);
+	int (*recipient_get)(struct store *s, const char *merchant_id, const char *id,
+			     struct recipient *out);
+	int (*recipient_list)(struct store *s, const char *merchant_id,
+			      const struct store_page *page, store_each_fn each, void *ctx,
+			      bool *has_more);
+
+	/* update writes the status, description, metadata and every field of
+	 * the rail and of tracking (rail .. overdue_level, updated_ms); what a
+	 * payout was created with (id, merchant, amount, currency, method,
+	 * recipient_id, the destination account, created_ms) never changes.  list: page.filter is a status name
+	 * ("in_transit"; an unknown one is CAT_PARAMETER_INVALID) or NULL;
+	 * created (NULL = any) limits creation times. */
+	int (*payout_insert)(struct store *s, const struct payout *p);
+	int (*payout_update)(struct store *s, const struct payout *p);
+	int (*payout_get)(struct store *s, const char *merchant_id, const char *id,
+			  struct payout *out);
+	int (*payout_list)(struct store *s, const char *merchant_id, const struct store_page *page,
+			   const struct store_range *created, store_each_fn each, void *ctx,
+			   bool *has_more);
+	/* The payout whose current attempt at the rail is `rail_reference`
+	 * (what a rail's callback names), any merchant's: CAT_NO_SUCH_OBJECT
+	 * when none (an older attempt's reference is not kept). */
+	int (*payout_find_reference)(struct store *s, const char *rail_reference,
+				     struct payout *out);
+	/* Every payout not final (pending, in_transit), oldest first: for
+	 * recovery at start-up. */
+	int (*payout_open_each)(struct store *s, store_each_fn each, void *ctx);
+	/* The scheduler's work list: every payout not final whose next_poll_ms
+	 * is set (> 0) and <= before_ms, earliest next_poll_ms first (then by
+	 * id).  next_poll_ms is the one time the engine must look at a payout
+	 * again, whatever for (query the rail, or escalate once
+	 * expected_arrival_ms has passed): the engine keeps it at the earlier
+	 * of the two.  A payout an `each` moves to a later next_poll_ms that is
+	 * still <= before_ms may be delivered again in the same walk. */
+	int (*payout_due_each)(struct store *s, int64_t before_ms, store_each_fn each, void *ctx);
+
+	/* A payout's timeline.  insert: seq must be new for the payout (a
+	 * repeated seq is CAT_INTERNAL); list: oldest (seq 1) first; `each`
+	 * gets a const struct payout_event *; none for an unknown payout. */
+	int (*payout_event_insert)(struct store *s, const struct payout_event *e);
+	int (*payout_event_list)(struct store *s, const char *payout_id, store_each_fn each,
+				 void *ctx);
+
+	/* Alerts.  At most one alert of a kind is open for an object:
+	 * inserting a second is CAT_INVALID_STATE (escalate the open one with
+	 * update instead).  update writes level, status, message, updated_ms
+	 * and resolved_ms.  list: page.filter "open", "resolved" or NULL.
+	 * open_for: the open alert of `kind` for object_id, any merchant's,
+	 * or CAT_NO_SUCH_OBJECT. */
+	int (*alert_insert)(struct store *s, const struct alert *a);
+	int (*alert_update)(struct store *s, const struct alert *a);
+	int (*alert_get)(struct store *s, const char *merchant_id, const char *id,
+			 struct alert *out);
+	int (*alert_list)(struct store *s, const char *merchant_id, const struct store_page *page,
+			  store_each_fn each, void *ctx, bool *has_more);
+	int (*alert_open_for)(struct store *s, const char *object_id, const char *kind,
+			      struct alert *out);
+
+	/* Channel callbacks seen.  seen records (channel, id) and returns 0
+	 * the first time, CAT_IDEMPOTENCY_KEY_REUSED (nothing written) every
+	 * time after: call it in the transaction that applies the callback, so
+	 * the two commit together.  expire deletes ids seen before before_ms,
+	 * at most STORE_CALLBACK_EXPIRE_MAX per call, and says how many. */
+	int (*callback_seen)(struct store *s, const char *channel, const char *id, int64_t now_ms);
+	int (*callback_expire)(struct store *s, int64_t before_ms, long *removed);
 };
 
 struct store {

@@ -32,8 +32,9 @@
  *
  * Other subsystems live in files of their own that share the connection
  * through sqlite_internal.h (store_sqlite_payments.c: secrets, intents,
- * attempts, refunds, events, idempotency keys), each with its own range of
- * slots in the statement cache.
+ * attempts, refunds, events, idempotency keys; store_sqlite_payouts.c:
+ * recipients, payouts, payout timelines, alerts, callback ids), each with
+ * its own range of slots in the statement cache.
  *
  * A store handle belongs to one thread at a time (SQLITE_OPEN_NOMUTEX).
  * SQLite failures are logged and map to CAT_STORAGE_UNAVAILABLE, or to
@@ -1182,4 +1183,24 @@ const struct store_ops store_sqlite_ops = {
 	.idem_get = sq_idem_get,
 	.idem_put = sq_idem_put,
 	.idem_expire = sq_idem_expire,
+	/* store_sqlite_payouts.c */
+	.recipient_insert = sq_recipient_insert,
+	.recipient_get = sq_recipient_get,
+	.recipient_list = sq_recipient_list,
+	.payout_insert = sq_payout_insert,
+	.payout_update = sq_payout_update,
+	.payout_get = sq_payout_get,
+	.payout_list = sq_payout_list,
+	.payout_find_reference = sq_payout_find_reference,
+	.payout_open_each = sq_payout_open_each,
+	.payout_due_each = sq_payout_due_each,
+	.payout_event_insert = sq_payout_event_insert,
+	.payout_event_list = sq_payout_event_list,
+	.alert_insert = sq_alert_insert,
+	.alert_update = sq_alert_update,
+	.alert_get = sq_alert_get,
+	.alert_list = sq_alert_list,
+	.alert_open_for = sq_alert_open_for,
+	.callback_seen = sq_callback_seen,
+	.callback_expire = sq_callback_expire,
 };
