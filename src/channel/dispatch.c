@@ -16,7 +16,12 @@
  * after a connect timeout).  libcurl silently re-sends a request whose
  * reused connection died without an answer; that could execute a payment
  * twice, so a second pre-request call aborts the transfer, whose outcome is
- * then unknown (the resolver asks the channel instead). */
+ * then unknown (the resolver asks the channel instead).
+ *
+ * A payout's destination (req->payout, the account number in clear) is
+ * copied into the job like the payment method; when the job ends, the copy
+ * and the encoded body that carries the number are wiped (explicit_bzero)
+ * before their memory is freed. */
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -38,6 +43,7 @@ struct dispatch_job {
 	struct channel *ch;
 	struct channel_request req;
 	struct payment_method method; /* req.method points here */
+	struct channel_payout payout; /* req.payout points here; wiped at the end */
 	channel_done_fn done;
 	void *ctx;
 	bool probe;
@@ -115,6 +121,9 @@ static void list_unlink(struct dispatch_list *l, struct dispatch_job *prev, stru
 	l->count--;
 }
 
+void (*dispatch_wiped_hook)(const struct channel_payout *payout, const char *body,
+			   size_t body_len);
+
 static void job_free(struct dispatch_job *job)
 {
 	if (!job)
@@ -122,9 +131,15 @@ static void job_free(struct dispatch_job *job)
 	if (job->easy)
 		curl_easy_cleanup(job->easy);
 	curl_slist_free_all(job->headers);
-	free(job->http.body);
+	size_t body_len = job->http.body ? strlen(job->http.body) : 0;
+	if (job->http.body)
+		explicit_bzero(job->http.body, body_len);
 	free(job->reply);
 	explicit_bzero(&job->method, sizeof job->method);
+	explicit_bzero(&job->payout, sizeof job->payout);
+	if (dispatch_wiped_hook && job->req.payout)
+		dispatch_wiped_hook(&job->payout, job->http.body, body_len);
+	free(job->http.body);
 	free(job);
 }
 
@@ -508,8 +523,14 @@ void channel_dispatch_send(struct channel_dispatch *d, struct channel *ch,
 		job->method = *req->method;
 		job->req.method = &job->method;
 	}
+	if (req->payout) {
+		job->payout = *req->payout;
+		job->req.payout = &job->payout;
+	}
 	int rc = ch->ops->encode ? ch->ops->encode(ch, &job->req, &job->http) : CAT_CHANNEL_REJECTED;
 	if (rc) {
+		if (job->http.body)
+			explicit_bzero(job->http.body, strlen(job->http.body));
 		free(job->http.body);
 		job->http.body = NULL;
 		job->refused = rc;

@@ -11,4 +11,14 @@
 #define DISPATCH_CONN_MAX_AGE_S 30L    /* an idle connection older than this is not reused */
 #define DISPATCH_POLL_MS 1000          /* longest sleep between looks at the queue */
 
+#include <stddef.h>
+
+struct channel_payout;
+/* Tests only (NULL otherwise): called as a job that carried a payout
+ * ends, after its copy of the destination and its request body were wiped
+ * and before their memory is freed, so a test can see that no account
+ * number is left (body is NULL when the job never had one). */
+extern void (*dispatch_wiped_hook)(const struct channel_payout *payout, const char *body,
+				   size_t body_len);
+
 #endif

@@ -71,7 +71,7 @@ struct http_answer {
 
 /* Copies src into dst[cap], cutting at a UTF-8 character boundary so that
  * a truncated message stays valid UTF-8. */
-static void copy_text(char *dst, size_t cap, const char *src)
+void http_channel_copy_text(char *dst, size_t cap, const char *src)
 {
 	size_t n = strlen(src);
 	if (n >= cap) {
@@ -100,8 +100,8 @@ static void fill(struct channel_result *out, enum channel_outcome outcome, int c
 	memset(out, 0, sizeof *out);
 	out->outcome = outcome;
 	out->code = code;
-	copy_text(out->raw_code, sizeof out->raw_code, raw_code);
-	copy_text(out->raw_message, sizeof out->raw_message, raw_message);
+	http_channel_copy_text(out->raw_code, sizeof out->raw_code, raw_code);
+	http_channel_copy_text(out->raw_message, sizeof out->raw_message, raw_message);
 }
 
 static const struct http_code *code_find(enum http_kind kind, const char *raw)
@@ -276,7 +276,7 @@ static void error_text(const struct channel_http_reply *reply, char *buf, size_t
 	json_t *root = reply->body ? json_loadb(reply->body, reply->body_len, 0, NULL) : NULL;
 	const char *e = json_string_value(json_object_get(root, "error"));
 	if (e)
-		copy_text(buf, cap, e);
+		http_channel_copy_text(buf, cap, e);
 	json_decref(root);
 }
 
@@ -300,8 +300,7 @@ static void decode_status(const struct channel_http_reply *reply, struct channel
 		fill(out, CH_UNKNOWN, CAT_CHANNEL_TIMEOUT, raw, msg);
 }
 
-/* Fills out and returns true unless the reply is a signed 200. */
-static bool decode_transport(const struct channel_http_reply *reply, struct channel_result *out)
+bool http_channel_decode_transport(const struct channel_http_reply *reply, struct channel_result *out)
 {
 	switch (reply->transport) {
 	case CH_NET_REFUSED:
@@ -486,7 +485,7 @@ static void http_decode(struct channel *ch, const struct channel_request *req,
 			const struct channel_http_reply *reply, struct channel_result *out)
 {
 	const struct http_channel *hc = (const struct http_channel *)ch;
-	if (decode_transport(reply, out))
+	if (http_channel_decode_transport(reply, out))
 		return;
 	struct http_answer a;
 	json_t *root = NULL;
@@ -502,7 +501,7 @@ static void http_decode(struct channel *ch, const struct channel_request *req,
 
 void http_channel_decode_probe(const struct channel_http_reply *reply, struct channel_result *out)
 {
-	if (!decode_transport(reply, out)) {
+	if (!http_channel_decode_transport(reply, out)) {
 		fill(out, CH_SUCCEEDED, CAT_OK, "OK", "healthy");
 		return;
 	}
@@ -543,6 +542,13 @@ int http_channel_sign(const char *secret, int64_t t, const char *body, size_t bo
 bool http_channel_verify(const char *secret, const char *header, const char *body,
 			 size_t body_len, int64_t now_s)
 {
+	return http_channel_verify_within(secret, header, body, body_len, now_s,
+					  HTTP_SIGNATURE_TOLERANCE_S);
+}
+
+bool http_channel_verify_within(const char *secret, const char *header, const char *body,
+				size_t body_len, int64_t now_s, int64_t window_s)
+{
 	if (!header || strncmp(header, "t=", 2) != 0)
 		return false;
 	int64_t t = 0;
@@ -555,8 +561,8 @@ bool http_channel_verify(const char *secret, const char *header, const char *bod
 	if (p == header + 2 || strncmp(p, ",v1=", 4) != 0)
 		return false;
 	p += 4;
-	if (strlen(p) != 2 * CRYPTO_SHA256_LEN || t < now_s - HTTP_SIGNATURE_TOLERANCE_S ||
-	    t > now_s + HTTP_SIGNATURE_TOLERANCE_S)
+	if (strlen(p) != 2 * CRYPTO_SHA256_LEN || t < now_s - window_s ||
+	    t > now_s + window_s)
 		return false;
 	char want[CRYPTO_SHA256_HEX], got[CRYPTO_SHA256_HEX];
 	for (int i = 0; i < 2 * CRYPTO_SHA256_LEN; i++)
@@ -602,7 +608,7 @@ bool http_channel_kind_known(const char *kind)
 	return kind_of(kind, CHANNEL_KIND_MAX) >= 0;
 }
 
-static bool config_ok(const struct channel_config *cfg, char *err, size_t err_cap)
+bool http_channel_config_ok(const struct channel_config *cfg, char *err, size_t err_cap)
 {
 	size_t url_len = strnlen(cfg->url, sizeof cfg->url);
 	if (strnlen(cfg->name, sizeof cfg->name) == 0 ||
@@ -629,7 +635,7 @@ struct channel *http_channel_new(const struct channel_config *cfg, char *err, si
 		snprintf(err, err_cap, "kind: not a network channel kind");
 		return NULL;
 	}
-	if (!config_ok(cfg, err, err_cap))
+	if (!http_channel_config_ok(cfg, err, err_cap))
 		return NULL;
 	struct http_channel *hc = calloc(1, sizeof *hc);
 	if (!hc) {

@@ -1,6 +1,8 @@
 /* channel/http_internal: what channel/http.c shares with the rest of
  * channel/ (registry.c makes network channels, dispatch.c signs requests
- * and checks answers' signatures, and answers health probes).  Not part of
+ * and checks answers' signatures, and answers health probes; the bank
+ * rails in channel/bank.c map transport trouble, check their config and
+ * verify callbacks with the same helpers).  Not part of
  * the channel interface: the engine sees channel.h only. */
 #ifndef PAYD_CHANNEL_HTTP_INTERNAL_H
 #define PAYD_CHANNEL_HTTP_INTERNAL_H
@@ -30,6 +32,28 @@ int http_channel_sign(const char *secret, int64_t t, const char *body, size_t bo
  * HTTP_SIGNATURE_TOLERANCE_S of now_s? */
 bool http_channel_verify(const char *secret, const char *header, const char *body,
 			 size_t body_len, int64_t now_s);
+
+/* The same check with an explicit window (callbacks:
+ * CHANNEL_CALLBACK_WINDOW_S): constant-time comparison of the MAC. */
+bool http_channel_verify_within(const char *secret, const char *header, const char *body,
+				size_t body_len, int64_t now_s, int64_t window_s);
+
+/* Transport trouble as every network kind maps it (docs/SIM_PROTOCOL.md,
+ * "Answers"): fills out and returns true unless the reply is a signed 200
+ * (then out is untouched and the caller decodes the body). */
+bool http_channel_decode_transport(const struct channel_http_reply *reply,
+				   struct channel_result *out);
+/* Copies src into dst[cap], cut at a UTF-8 character boundary. */
+void http_channel_copy_text(char *dst, size_t cap, const char *src);
+/* name, url, secret and timeout_ms of a network channel's config; false
+ * with err naming the field. */
+bool http_channel_config_ok(const struct channel_config *cfg, char *err, size_t err_cap);
+
+/* ---- bank payout rails (channel/bank.c) ---- */
+/* Is kind "bank"? */
+bool bank_channel_kind_known(const char *kind);
+/* A bank rail for cfg; NULL with err set. */
+struct channel *bank_channel_new(const struct channel_config *cfg, char *err, size_t err_cap);
 
 /* GET /v1/health's answer: CH_SUCCEEDED for a signed 200, else
  * CH_NOT_EXECUTED with CAT_CHANNEL_UNAVAILABLE and a raw code saying why. */

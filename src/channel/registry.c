@@ -1,6 +1,7 @@
 /* channel/registry: channel_new, the one place a channel of any kind is
- * made from its configuration: the in-process sandbox, or a network
- * channel (channel/http.c) for payd-sim's kinds.  Every channel keeps its
+ * made from its configuration: the in-process sandbox, a network charge
+ * channel (channel/http.c) for payd-sim's charge kinds, or a bank payout
+ * rail (channel/bank.c).  Every channel keeps its
  * whole configuration (cfg is copied into ch->config) and its name. */
 #include <stdio.h>
 #include <string.h>
@@ -46,7 +47,9 @@ struct channel *channel_new(const struct channel_config *cfg, char *err, size_t 
 		return sandbox_from(cfg, err, err_cap);
 	if (http_channel_kind_known(kind))
 		return http_channel_new(cfg, err, err_cap);
-	snprintf(err, err_cap, "kind: unknown channel kind \"%s\" (sandbox, acquirer, wallet_a, wallet_b)",
-		 kind);
+	if (bank_channel_kind_known(kind))
+		return bank_channel_new(cfg, err, err_cap);
+	snprintf(err, err_cap,
+		 "kind: unknown channel kind \"%s\" (sandbox, acquirer, wallet_a, wallet_b, bank)", kind);
 	return NULL;
 }

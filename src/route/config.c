@@ -71,6 +71,7 @@ static const struct kind_rule kinds[] = {
 	{"acquirer", CH_CAP_CARD, true},
 	{"wallet_a", CH_CAP_ALIPAY, true},
 	{"wallet_b", CH_CAP_WECHAT_PAY, true},
+	{"bank", CH_CAP_PAYOUT, true}, /* a payout rail: payouts only, never payments */
 };
 #define KIND_COUNT (sizeof kinds / sizeof kinds[0])
 
@@ -81,6 +82,7 @@ static const struct {
 	{"card", CH_CAP_CARD},
 	{"alipay", CH_CAP_ALIPAY},
 	{"wechat_pay", CH_CAP_WECHAT_PAY},
+	{"payout", CH_CAP_PAYOUT},
 };
 #define METHOD_COUNT (sizeof method_names / sizeof method_names[0])
 
@@ -326,7 +328,7 @@ static int read_kind(json_t *obj, struct channel_config *out, const struct kind_
 		return -1;
 	*rule = kind ? kind_find(kind) : NULL;
 	if (!*rule)
-		return fail(w, "kind", "must be one of sandbox, acquirer, wallet_a, wallet_b");
+		return fail(w, "kind", "must be one of sandbox, acquirer, wallet_a, wallet_b, bank");
 	snprintf(out->kind, sizeof out->kind, "%s", kind);
 	return 0;
 }
@@ -367,7 +369,7 @@ static int read_methods(json_t *obj, const struct kind_rule *rule, struct channe
 	if (!v)
 		return 0;
 	if (!json_is_array(v) || json_array_size(v) == 0)
-		return fail(w, "methods", "must be a non-empty array of card, alipay, wechat_pay");
+		return fail(w, "methods", "must be a non-empty array of card, alipay, wechat_pay, payout");
 	out->methods = 0;
 	size_t i;
 	json_t *m;
@@ -375,7 +377,7 @@ static int read_methods(json_t *obj, const struct kind_rule *rule, struct channe
 		unsigned cap = json_is_string(m) ? method_find(json_string_value(m)) : 0;
 		if (!cap)
 			return fail(w, indexed("methods", i, key, sizeof key),
-				    "must be one of card, alipay, wechat_pay");
+				    "must be one of card, alipay, wechat_pay, payout");
 		if (out->methods & cap)
 			return fail(w, "methods", "\"%s\" is listed twice", json_string_value(m));
 		if (!(rule->methods & cap))

@@ -7,6 +7,10 @@
  * keeps the latest now_ms it has seen and never goes back before it (a
  * window bucket is never overwritten by an older time).
  *
+ * Payments are planned over the charge channels only and payouts over the
+ * bank rails only (route_plan_payout); every network channel, rails
+ * included, is probed.
+ *
  * In-process channels (ops->call != NULL: the sandbox) are never probed,
  * so their breaker never opens (nothing could ever close it again): their
  * window is kept for the snapshot only. */
@@ -31,6 +35,7 @@ static const struct {
 	{"wechat_pay", CH_CAP_WECHAT_PAY, PM_WECHAT_PAY},
 };
 #define METHOD_COUNT (sizeof methods / sizeof methods[0])
+#define PAYOUT_METHOD_NAME "payout" /* a bank rail's one method (CH_CAP_PAYOUT) */
 
 struct route_chan {
 	struct channel *ch;
@@ -136,11 +141,27 @@ static bool takes_currency(const struct channel_config *c, const char *currency)
 	return false;
 }
 
-static bool takes_payment(const struct channel_config *c, unsigned cap, const char *currency,
-			  int64_t amount)
+static bool takes_amount(const struct channel_config *c, const char *currency, int64_t amount)
 {
-	return cap && (c->methods & cap) && takes_currency(c, currency) &&
-	       amount >= c->min_amount && (c->max_amount == 0 || amount <= c->max_amount);
+	return takes_currency(c, currency) && amount >= c->min_amount &&
+	       (c->max_amount == 0 || amount <= c->max_amount);
+}
+
+/* A payout rail (configured or made as one) takes payouts and nothing else. */
+static bool is_payout_rail(const struct route_chan *c, const struct channel_config *cfg)
+{
+	return (cfg->methods & CH_CAP_PAYOUT) || (c->ch->ops->caps & CH_CAP_PAYOUT);
+}
+
+/* cap: the payment's method (CH_CAP_CARD, ...), or CH_CAP_PAYOUT for a payout. */
+static bool takes(const struct route_chan *c, const struct channel_config *cfg, unsigned cap,
+		  const char *currency, int64_t amount)
+{
+	if (!cap || !(cfg->methods & cap))
+		return false;
+	if (cap == CH_CAP_PAYOUT ? !(c->ch->ops->caps & CH_CAP_PAYOUT) : is_payout_rail(c, cfg))
+		return false;
+	return takes_amount(cfg, currency, amount);
 }
 
 /* Insertion sort of indexes by priority; stable, so ties keep
@@ -156,18 +177,18 @@ static void sort_by_priority(const struct route *r, int *idx, int n)
 	}
 }
 
-int route_plan(struct route *r, enum pm_type type, const char *currency, int64_t amount,
-	       int64_t now_ms, struct channel **out, int cap)
+/* The plan for channels taking `want` (a CH_CAP_ bit). */
+static int plan_for(struct route *r, unsigned want, const char *currency, int64_t amount,
+		    int64_t now_ms, struct channel **out, int cap)
 {
 	int idx[ROUTE_CHANNELS_MAX], n = 0;
-	unsigned want = cap_of(type);
 	pthread_mutex_lock(&r->lock);
 	int64_t now = clamp_now(r, now_ms);
 	for (int i = 0; i < r->cfg.channel_count; i++) {
 		struct route_health *h = &r->chans[i].health;
 		route_health_advance(h, &r->cfg.breaker, now);
 		if (h->state == ROUTE_CLOSED &&
-		    takes_payment(&r->cfg.channels[i], want, currency, amount))
+		    takes(&r->chans[i], &r->cfg.channels[i], want, currency, amount))
 			idx[n++] = i;
 	}
 	pthread_mutex_unlock(&r->lock);
@@ -176,6 +197,18 @@ int route_plan(struct route *r, enum pm_type type, const char *currency, int64_t
 	for (int i = 0; i < count; i++)
 		out[i] = r->chans[idx[i]].ch;
 	return count;
+}
+
+int route_plan(struct route *r, enum pm_type type, const char *currency, int64_t amount,
+	       int64_t now_ms, struct channel **out, int cap)
+{
+	return plan_for(r, cap_of(type), currency, amount, now_ms, out, cap);
+}
+
+int route_plan_payout(struct route *r, const char *currency, int64_t amount, int64_t now_ms,
+		      struct channel **out, int cap)
+{
+	return plan_for(r, CH_CAP_PAYOUT, currency, amount, now_ms, out, cap);
 }
 
 bool route_accepts_type(const struct route *r, enum pm_type type)
@@ -259,6 +292,8 @@ static json_t *methods_json(unsigned caps)
 	for (size_t i = 0; a && i < METHOD_COUNT; i++)
 		if (caps & methods[i].cap)
 			json_array_append_new(a, json_string(methods[i].name));
+	if (a && (caps & CH_CAP_PAYOUT))
+		json_array_append_new(a, json_string(PAYOUT_METHOD_NAME));
 	return a;
 }
 

@@ -8,7 +8,7 @@
  * threshold with enough volume → half-open after a cool-down, when health
  * probes decide → closed again after enough probe successes), and plans a
  * payment's channels: eligible by method, currency and amount, healthy,
- * in priority order.
+ * in priority order; a payout's bank rails the same way (route_plan_payout).
  *
  * The route is shared: the engine records outcomes and plans, the
  * dispatcher's thread reports probes, HTTP threads read snapshots; a mutex
@@ -68,6 +68,13 @@ struct channel *route_find(const struct route *r, const char *name);
  * priority order (ties: configuration order).  Returns how many (<= cap). */
 int route_plan(struct route *r, enum pm_type type, const char *currency, int64_t amount,
 	       int64_t now_ms, struct channel **out, int cap);
+/* The bank payout rails (kind bank) that may take this payout, best
+ * first: those that take the currency and amount, whose breaker is
+ * closed, in priority order (ties: configuration order).  route_plan
+ * never returns a payout rail, and this returns nothing else.  Returns
+ * how many (<= cap). */
+int route_plan_payout(struct route *r, const char *currency, int64_t amount, int64_t now_ms,
+		      struct channel **out, int cap);
 /* Whether any configured channel (healthy or not) takes this method
  * type: the methods a merchant "has enabled" for suggestions. */
 bool route_accepts_type(const struct route *r, enum pm_type type);

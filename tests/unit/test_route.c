@@ -5,7 +5,10 @@
  * failure), the sliding window, latency percentiles, the probe schedule
  * and the snapshot (fields, and never the secret).  Every time is an
  * explicit now_ms: no clock, no sleep.  Network channels are plain structs
- * with a dummy ops (call == NULL); the sandbox is the real one. */
+ * with a dummy ops (call == NULL); the sandbox is the real one.  The bank
+ * payout rails' tests (route_plan_payout, rails kept out of payment plans,
+ * probed, shown with methods ["payout"]) use real channels from
+ * channel_new. */
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -580,4 +583,98 @@ Test(route, concurrent_records_plans_and_snapshots, .init = setup_four, .fini = 
 	for (int i = 0; i < THREADS; i++)
 		pthread_join(t[i], NULL);
 	cr_assert_eq(window_int("acq_b", "calls", T0 + RECORDS_PER_THREAD), THREADS * RECORDS_PER_THREAD);
+}
+
+/* ---- payout rails (kind bank) ------------------------------------------------------- */
+
+/* bank_a primary for CNY up to 1,000,000.00, bank_b backup for any
+ * currency from 1.00, bank_c for USD only, beside a card acquirer and the
+ * sandbox.  Every channel is a real one from channel_new (no I/O until
+ * something is sent), so the rails carry CH_CAP_PAYOUT as in payd. */
+static const char with_banks[] =
+	"{\"channels\":["
+	NET("acq_a", "acquirer", ",\"priority\":1") ","
+	NET("bank_b", "bank", ",\"priority\":2,\"min_amount\":100") ","
+	NET("bank_a", "bank", ",\"priority\":1,\"currencies\":[\"CNY\"],\"max_amount\":100000000") ","
+	NET("bank_c", "bank", ",\"priority\":2,\"currencies\":[\"USD\"],\"methods\":[\"payout\"]") ","
+	"{\"name\":\"sandbox\",\"kind\":\"sandbox\",\"priority\":500}"
+	"]," BREAKER "}";
+
+static void setup_banks(void)
+{
+	char err[256];
+	memset(&fx, 0, sizeof fx);
+	cr_assert_eq(route_config_parse(with_banks, &fx.cfg, err, sizeof err), 0, "%s", err);
+	for (int i = 0; i < fx.cfg.channel_count; i++) {
+		fx.chans[i] = channel_new(&fx.cfg.channels[i], err, sizeof err);
+		cr_assert_not_null(fx.chans[i], "%s", err);
+	}
+	fx.r = route_new(&fx.cfg, fx.chans);
+	cr_assert_not_null(fx.r);
+}
+
+/* "bank_a,bank_b" */
+static const char *plan_payout(const char *currency, int64_t amount, int64_t now)
+{
+	static char names[NAMES_CAP];
+	struct channel *out[ROUTE_CHANNELS_MAX];
+	int n = route_plan_payout(fx.r, currency, amount, now, out, ROUTE_CHANNELS_MAX);
+	names[0] = '\0';
+	for (int i = 0; i < n; i++)
+		snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? "," : "",
+			 out[i]->name);
+	return names;
+}
+
+Test(route, plan_payout_filters_and_orders_bank_rails, .init = setup_banks, .fini = free_route)
+{
+	cr_assert_str_eq(plan_payout("CNY", 5000, T0), "bank_a,bank_b");
+	cr_assert_str_eq(plan_payout("cny", 5000, T0), "bank_a,bank_b", "any case");
+	cr_assert_str_eq(plan_payout("CNY", 50, T0), "bank_a", "under bank_b's min_amount");
+	cr_assert_str_eq(plan_payout("CNY", 100000001, T0), "bank_b", "over bank_a's max_amount");
+	cr_assert_str_eq(plan_payout("USD", 5000, T0), "bank_b,bank_c", "ties: configuration order");
+	cr_assert_str_eq(plan_payout("EUR", 5000, T0), "bank_b");
+	cr_assert_str_eq(plan_payout("EUR", 50, T0), "");
+	struct channel *one[1];
+	cr_assert_eq(route_plan_payout(fx.r, "CNY", 5000, T0, one, 1), 1, "at most cap");
+	cr_assert_str_eq(one[0]->name, "bank_a");
+}
+
+Test(route, plan_payout_skips_open_breakers, .init = setup_banks, .fini = free_route)
+{
+	record_n("bank_a", 20, false, T0);
+	cr_assert_str_eq(breaker_of("bank_a", T0), "open");
+	cr_assert_str_eq(plan_payout("CNY", 5000, T0), "bank_b", "bank_b takes over");
+	record_n("bank_b", 20, false, T0);
+	cr_assert_str_eq(plan_payout("CNY", 5000, T0), "");
+}
+
+Test(route, payment_plans_never_hold_bank_rails, .init = setup_banks, .fini = free_route)
+{
+	cr_assert_str_eq(plan(PM_CARD, "CNY", 5000, T0), "acq_a,sandbox");
+	cr_assert_str_eq(plan(PM_ALIPAY, "CNY", 5000, T0), "sandbox");
+	cr_assert_str_eq(plan(PM_WECHAT_PAY, "USD", 5000, T0), "sandbox");
+	cr_assert_not(strstr(plan(PM_CARD, "USD", 5000, T0), "bank"));
+}
+
+Test(route, bank_rails_are_probed_and_shown_with_payout, .init = setup_banks, .fini = free_route)
+{
+	struct channel *due[ROUTE_CHANNELS_MAX];
+	int n = route_probes_due(fx.r, T0, due, ROUTE_CHANNELS_MAX);
+	cr_assert_eq(n, 4, "acq_a and the three rails");
+	int banks = 0;
+	for (int i = 0; i < n; i++)
+		banks += strncmp(due[i]->name, "bank_", 5) == 0;
+	cr_assert_eq(banks, 3);
+	json_t *o = snap("bank_a", T0);
+	json_t *methods = json_object_get(o, "methods");
+	cr_assert_eq(json_array_size(methods), 1);
+	cr_assert_str_eq(json_string_value(json_array_get(methods, 0)), "payout");
+	cr_assert_str_eq(json_string_value(json_object_get(o, "kind")), "bank");
+	json_decref(o);
+	o = snap("acq_a", T0);
+	methods = json_object_get(o, "methods");
+	cr_assert_eq(json_array_size(methods), 1);
+	cr_assert_str_eq(json_string_value(json_array_get(methods, 0)), "card");
+	json_decref(o);
 }

@@ -318,8 +318,8 @@ Test(route_config, name)
 
 Test(route_config, kind)
 {
-	refused("{'channels':[{'name':'x','kind':'bank'}]}",
-		"channels[0].kind: must be one of sandbox, acquirer, wallet_a, wallet_b");
+	refused("{'channels':[{'name':'x','kind':'paypal'}]}",
+		"channels[0].kind: must be one of sandbox, acquirer, wallet_a, wallet_b, bank");
 	refused("{'channels':[{'name':'x'}]}", "channels[0].kind: must be one of");
 	refused("{'channels':[{'name':'x','kind':1}]}", "channels[0].kind: must be a string");
 }
@@ -481,4 +481,63 @@ Test(route_config, routing_and_breaker)
 		snprintf(text, sizeof text, "{'channels':[" ACQ_A "}],%s}", cases[i].section);
 		refused(text, cases[i].want);
 	}
+}
+
+/* ---- kind bank: payout rails --------------------------------------------------- */
+
+#define BANK_A "{'name':'bank_a','kind':'bank','url':'http://127.0.0.1:40011','secret':'sba'"
+
+Test(route_config, bank_defaults_to_payout)
+{
+	struct route_config cfg;
+	char err[ERR_CAP];
+	cr_assert_eq(parse("{'channels':[" BANK_A ",'currencies':['CNY'],'priority':1}]}", &cfg,
+			   err),
+		     0, "%s", err);
+	const struct channel_config *c = &cfg.channels[0];
+	cr_assert_str_eq(c->kind, "bank");
+	cr_assert_eq(c->methods, CH_CAP_PAYOUT);
+	cr_assert_str_eq(c->url, "http://127.0.0.1:40011");
+	cr_assert_str_eq(c->secret, "sba");
+	cr_assert_eq(c->priority, 1);
+	cr_assert_eq(parse("{'channels':[" BANK_A ",'methods':['payout']}]}", &cfg, err), 0, "%s",
+		     err);
+	cr_assert_eq(cfg.channels[0].methods, CH_CAP_PAYOUT);
+}
+
+Test(route_config, bank_takes_payouts_only)
+{
+	refused("{'channels':[" BANK_A ",'methods':['card']}]}",
+		"channels[0].methods: kind bank takes only payout");
+	refused("{'channels':[" BANK_A ",'methods':['payout','alipay']}]}",
+		"channels[0].methods: kind bank takes only payout");
+	refused("{'channels':[" BANK_A ",'methods':['wechat_pay']}]}",
+		"channels[0].methods: kind bank takes only payout");
+	refused("{'channels':[" BANK_A ",'methods':['payout','payout']}]}",
+		"channels[0].methods: \"payout\" is listed twice");
+	refused("{'channels':[" BANK_A ",'methods':['cash']}]}",
+		"channels[0].methods[0]: must be one of card, alipay, wechat_pay, payout");
+}
+
+Test(route_config, payment_kinds_take_no_payouts)
+{
+	refused_acq(",'methods':['payout']", "channels[0].methods: kind acquirer takes only card");
+	refused_acq(",'methods':['card','payout']",
+		    "channels[0].methods: kind acquirer takes only card");
+	refused("{'channels':[{'name':'w','kind':'wallet_a','url':'http://h:1','secret':'s',"
+		"'methods':['payout']}]}",
+		"channels[0].methods: kind wallet_a takes only alipay");
+	refused("{'channels':[{'name':'w','kind':'wallet_b','url':'http://h:1','secret':'s',"
+		"'methods':['payout']}]}",
+		"channels[0].methods: kind wallet_b takes only wechat_pay");
+	refused("{'channels':[{'name':'sb','kind':'sandbox','methods':['payout']}]}",
+		"channels[0].methods: kind sandbox takes only card, alipay, wechat_pay");
+}
+
+Test(route_config, bank_needs_url_and_secret)
+{
+	refused("{'channels':[{'name':'b','kind':'bank','secret':'s'}]}",
+		"channels[0].url: must be http://host:port[/path] (required for kind bank)");
+	refused("{'channels':[{'name':'b','kind':'bank','url':'http://h:1'}]}",
+		"channels[0].secret: is required for kind bank");
 }
