@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "core/payment.h"
+#include "core/payout.h"
 
 /* attempts: the intent's attempts oldest first (may be NULL when n = 0).
  * lang picks the language of user_message (Accept-Language value). */
@@ -25,6 +26,14 @@ json_t *render_payment_method(const struct payment_method *m);
 json_t *render_error(int code, const char *param, const char *message, const char *lang);
 /* {"object":"list","data":[...],"has_more":...,"url":...}; steals data. */
 json_t *render_list(json_t *data, bool has_more, const char *url);
+
+/* render_payout.c: recipients, payouts (events: the timeline, oldest
+ * first, n of them) and alerts. */
+json_t *render_bank_account(const struct bank_account *a);
+json_t *render_recipient(const struct recipient *r);
+json_t *render_payout(const struct payout *p, const struct payout_event *events, int n,
+		      const char *lang);
+json_t *render_alert(const struct alert *a);
 
 /* Seconds since the epoch, as Stripe's `created`. */
 json_int_t render_time(int64_t ms);

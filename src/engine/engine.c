@@ -5,6 +5,7 @@
  *   the syncer thread's fdatasync; then answer and send the channel calls
  *   recorded.  Channel results are queued for the next batch, ahead of
  *   new requests. */
+#include "core/bank_account.h"
 #include "engine/internal.h"
 
 #include <errno.h>
@@ -26,6 +27,16 @@ void engine_cmd_release(struct engine_cmd *cmd)
 	cmd->pi.metadata = NULL;
 	json_decref(cmd->refund.metadata);
 	cmd->refund.metadata = NULL;
+	json_decref(cmd->recipient.metadata);
+	cmd->recipient.metadata = NULL;
+	json_decref(cmd->payout.metadata);
+	cmd->payout.metadata = NULL;
+	free(cmd->payout.description);
+	cmd->payout.description = NULL;
+	/* account numbers in clear: gone with the command */
+	explicit_bzero(&cmd->recipient.account, sizeof cmd->recipient.account);
+	explicit_bzero(&cmd->payout.account, sizeof cmd->payout.account);
+	explicit_bzero(&cmd->ch_payout, sizeof cmd->ch_payout);
 	if (cmd->carry)
 		cmd->carry_free(cmd->carry);
 	cmd->carry = NULL;
@@ -80,6 +91,10 @@ static struct engine_cmd *result_cmd(struct engine *e, struct engine_cmd *origin
 	if (req->method) { /* the request must not point into the caller's stack */
 		res->pi.method = *req->method;
 		res->ch_req.method = &res->pi.method;
+	}
+	if (req->payout) {
+		res->ch_payout = *req->payout;
+		res->ch_req.payout = &res->ch_payout;
 	}
 	snprintf(res->merchant_id, sizeof res->merchant_id, "%s", merchant_id);
 	snprintf(res->target_id, sizeof res->target_id, "%s", object_id);
@@ -316,6 +331,22 @@ static void take_inbox(struct engine *e)
 	e->inbox_tail = NULL;
 }
 
+/* Queues the payout tick once a second; returns the ms until the next. */
+static int64_t payout_tick_due(struct engine *e)
+{
+	int64_t now = clock_now_ms(e->clock);
+	if (now < e->next_tick_ms)
+		return e->next_tick_ms - now;
+	e->next_tick_ms = now + ENGINE_PAYOUT_TICK_MS;
+	struct engine_cmd *tick = calloc(1, sizeof *tick);
+	if (!tick)
+		abort();
+	tick->kind = CMD_PAYOUT_TICK;
+	tick->engine = e;
+	push_result(e, tick);
+	return ENGINE_PAYOUT_TICK_MS;
+}
+
 static int gather(struct engine *e, struct engine_cmd **batch, bool *done)
 {
 	int n = 0;
@@ -327,7 +358,7 @@ static int gather(struct engine *e, struct engine_cmd **batch, bool *done)
 	if (stopping) /* nothing new goes out: what is left, recovery finishes */
 		e->winding_down = true;
 	else
-		due = sooner(resolver_due(e), send_probes(e)); /* queues what is due */
+		due = sooner(sooner(resolver_due(e), send_probes(e)), payout_tick_due(e));
 	while (e->results_head && n < ENGINE_BATCH_MAX) {
 		batch[n++] = e->results_head;
 		e->results_head = e->results_head->next;
@@ -358,9 +389,17 @@ static int exec_dispatch(struct engine *e, struct engine_cmd *cmd, enum exec_res
 	switch (cmd->kind) {
 	case CMD_REFUND_CREATE:
 		return refunds_exec(e, cmd, out);
+	case CMD_RECIPIENT_CREATE:
+	case CMD_PAYOUT_CREATE:
+	case CMD_PAYOUT_CANCEL:
+	case CMD_CHANNEL_CALLBACK:
+	case CMD_PAYOUT_TICK:
+		return payouts_exec(e, cmd, out);
 	case CMD_CHANNEL_RESULT:
 		if (cmd->ch_req.op == CH_OP_REFUND || cmd->ch_req.op == CH_OP_QUERY_REFUND)
 			return refunds_apply_result(e, cmd, out);
+		if (cmd->ch_req.op == CH_OP_PAYOUT || cmd->ch_req.op == CH_OP_QUERY_PAYOUT)
+			return payouts_apply_result(e, cmd, out);
 		return payments_apply_result(e, cmd, out);
 	default:
 		return payments_exec(e, cmd, out);
@@ -368,9 +407,15 @@ static int exec_dispatch(struct engine *e, struct engine_cmd *cmd, enum exec_res
 }
 
 /* The command whose HTTP answer an executed command produced. */
+/* Commands the engine makes itself (freed once answered). */
+static bool internal_cmd(const struct engine_cmd *cmd)
+{
+	return cmd->kind == CMD_CHANNEL_RESULT || cmd->kind == CMD_PAYOUT_TICK;
+}
+
 static struct engine_cmd *answered(struct engine_cmd *cmd)
 {
-	return cmd->kind == CMD_CHANNEL_RESULT ? cmd->origin : cmd;
+	return internal_cmd(cmd) ? cmd->origin : cmd;
 }
 
 /* Saves the Idempotency-Key answer of what cmd produced, if it has one. */
@@ -502,7 +547,7 @@ static void answer(struct engine *e, struct engine_cmd *cmd, enum exec_result re
 {
 	/* Once replied to, an HTTP command belongs to its connection again and
 	 * may be freed at any moment: read nothing of it afterwards. */
-	bool internal = cmd->kind == CMD_CHANNEL_RESULT;
+	bool internal = internal_cmd(cmd);
 	struct engine_cmd *reply_to = answered(cmd);
 	if (res == EXEC_REPLY && reply_to) {
 		if (reply_to->has_idem && reply_to != cmd)
@@ -684,6 +729,11 @@ static int open_store(struct engine *e, const struct engine_config *cfg, char *e
 	if (!rc)
 		rc = e->store->ops->secret_get(e->store, "card_fingerprint", key);
 	if (!rc)
+		rc = e->store->ops->secret_get(e->store, BANK_ACCOUNT_SEAL_SECRET, e->account_seal_key);
+	if (!rc)
+		rc = e->store->ops->secret_get(e->store, BANK_ACCOUNT_FINGERPRINT_SECRET,
+					       e->account_fp_key);
+	if (!rc)
 		rc = store_commit(e->store);
 	if (!rc)
 		rc = e->store->ops->sync(e->store);
@@ -711,6 +761,10 @@ int engine_start(const struct engine_config *cfg, struct engine **out, char *err
 	e->route = cfg->route;
 	e->idem_ttl_ms = cfg->idem_ttl_ms > 0 ? cfg->idem_ttl_ms : 24 * 3600 * 1000;
 	e->resolve_first_ms = cfg->resolve_first_ms > 0 ? cfg->resolve_first_ms : 1000;
+	e->payout_poll_first_ms = cfg->payout_poll_first_ms > 0 ? cfg->payout_poll_first_ms : 5000;
+	e->payout_poll_max_ms = cfg->payout_poll_max_ms > 0 ? cfg->payout_poll_max_ms : 600000;
+	e->payout_grace_ms = cfg->payout_grace_ms > 0 ? cfg->payout_grace_ms : 3600000;
+	e->payout_escalate_ms = cfg->payout_escalate_ms > 0 ? cfg->payout_escalate_ms : 3600000;
 	id_gen_init(&e->ids, e->clock, cfg->seed);
 	if (!cfg->seed)
 		rng_seed_os(&e->ids.rng);
@@ -793,6 +847,7 @@ void engine_free(struct engine *e)
 	free(e->unknown);
 	free(e->deferred);
 	free(e->books_cache);
+	explicit_bzero(e->account_seal_key, sizeof e->account_seal_key);
 	store_close(e->store);
 	id_gen_destroy(&e->ids);
 	pthread_cond_destroy(&e->wake);

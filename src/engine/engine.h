@@ -37,7 +37,12 @@ enum engine_cmd_kind {
 	CMD_PI_CAPTURE,
 	CMD_PI_CANCEL,
 	CMD_REFUND_CREATE,
+	CMD_RECIPIENT_CREATE,
+	CMD_PAYOUT_CREATE,
+	CMD_PAYOUT_CANCEL,
+	CMD_CHANNEL_CALLBACK, /* a rail's verified callback */
 	CMD_CHANNEL_RESULT, /* internal: a channel call came back */
+	CMD_PAYOUT_TICK,    /* internal: payouts due for polling or deadline checks */
 };
 
 /* Which optional fields of pi_args the request carried. */
@@ -76,6 +81,32 @@ struct refund_args {
 	json_t *metadata; /* owned */
 };
 
+/* A bank account given in a request: the number in clear lives only in
+ * the command (wiped when it is released). */
+struct bank_dest {
+	char holder_name[PAYOUT_HOLDER_MAX];
+	char number[PAYOUT_NUMBER_MAX];
+	char bank_code[PAYOUT_BANK_CODE_MAX];
+	char country[3];
+};
+
+struct recipient_args {
+	char name[PAYOUT_HOLDER_MAX];
+	char currency[4];
+	struct bank_dest account;
+	json_t *metadata; /* owned */
+};
+
+struct payout_args {
+	int64_t amount;
+	char currency[4];
+	enum payout_method method;
+	char recipient_id[ID_MAX]; /* a saved recipient, or "" with `account` inline */
+	struct bank_dest account;
+	char *description; /* heap */
+	json_t *metadata;  /* owned */
+};
+
 struct engine_cmd;
 typedef void (*engine_reply_fn)(struct engine_cmd *cmd);
 
@@ -92,6 +123,9 @@ struct engine_cmd {
 	uint8_t fingerprint[32];
 	struct pi_args pi;
 	struct refund_args refund;
+	struct recipient_args recipient;
+	struct payout_args payout;
+	struct channel_callback callback; /* CMD_CHANNEL_CALLBACK: channel in `channel` */
 
 	/* A refusal's details (param and message), for the error object. */
 	struct params_error err;
@@ -118,6 +152,7 @@ struct engine_cmd {
 	void (*carry_free)(void *carry);
 	struct channel_request ch_req;
 	struct channel_result ch_res;
+	struct channel_payout ch_payout; /* ch_req.payout points here (wiped on release) */
 	int64_t ch_latency_ns;
 };
 
@@ -130,6 +165,12 @@ struct engine_config {
 	struct route *route;    /* the channels and their routing (borrowed, outlives the engine) */
 	int64_t idem_ttl_ms;    /* default 24 h */
 	int64_t resolve_first_ms; /* first query of an unknown attempt (default 1000) */
+	/* Payouts: the first poll of a payout with no news, the longest wait
+	 * between polls, the grace after the expected arrival before a payout
+	 * is overdue, and how often an overdue one is escalated again
+	 * (defaults 5 s, 10 min, 1 h, 1 h). */
+	int64_t payout_poll_first_ms, payout_poll_max_ms;
+	int64_t payout_grace_ms, payout_escalate_ms;
 };
 
 /* Opens the database (migrating it), recovers what was in flight and

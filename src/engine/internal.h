@@ -16,6 +16,7 @@
 #define ENGINE_NOT_FOUND_GRACE_MS 5000
 #define ENGINE_OPERATION_RESENDS_WARN 5 /* a capture/void/refund sent this often: logged */
 #define ENGINE_REFUND_RESENDS_MAX 8     /* a refund never found after this many: failed */
+#define ENGINE_PAYOUT_TICK_MS 1000      /* payouts due are looked at this often */
 #define ENGINE_LIVE_BUCKETS 4096
 #define ENGINE_EXPIRY_EVERY_MS 60000 /* how often expired keys are deleted */
 
@@ -113,6 +114,10 @@ struct engine {
 	struct unknown_attempt *deferred;
 	size_t deferred_count, deferred_cap;
 	bool winding_down; /* stopping: no new outbound operation is started */
+	/* Payouts. */
+	uint8_t account_seal_key[32], account_fp_key[32];
+	int64_t payout_poll_first_ms, payout_poll_max_ms, payout_grace_ms, payout_escalate_ms;
+	int64_t next_tick_ms;
 	struct engine_stats stats;
 	struct books_slot *books_cache; /* BOOKS_CACHE_SLOTS */
 };
@@ -160,6 +165,10 @@ int payments_load(struct engine *e, const char *merchant_id, const char *id,
 /* refunds.c */
 int refunds_exec(struct engine *e, struct engine_cmd *cmd, enum exec_result *out);
 int refunds_apply_result(struct engine *e, struct engine_cmd *res, enum exec_result *out);
+
+/* payouts.c: recipients, payouts, rail callbacks and the payout tick. */
+int payouts_exec(struct engine *e, struct engine_cmd *cmd, enum exec_result *out);
+int payouts_apply_result(struct engine *e, struct engine_cmd *res, enum exec_result *out);
 
 /* resolver.c */
 /* Schedules a query of the attempt; returns when it will be (ms). */
