@@ -94,6 +94,21 @@ void refund_retrieve(struct request *req);
 void refund_list(struct request *req);
 void balance_retrieve(struct request *req);
 void channel_list(struct request *req);
+/* recipients.c, payouts.c, callbacks.c */
+void recipient_create(struct request *req);
+void recipient_retrieve(struct request *req);
+void recipient_list(struct request *req);
+void payout_create(struct request *req);
+void payout_retrieve(struct request *req);
+void payout_list(struct request *req);
+void payout_cancel(struct request *req);
+void alert_retrieve(struct request *req);
+void alert_list(struct request *req);
+void callback_receive(struct request *req);
+/* A bank account in params["bank_account"] (account_number,
+ * account_holder_name, country, routing_number or bank_code), checked
+ * (bank_account_check) into out; 0 or a catalog code with err set. */
+int api_bank_account(json_t *params, struct bank_dest *out, struct params_error *err);
 void event_retrieve(struct request *req);
 void event_list(struct request *req);
 

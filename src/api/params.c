@@ -4,6 +4,7 @@
  * the tree creating objects or arrays as the path says; a clash (a=1 and
  * a[b]=2, a repeated scalar) is an error rather than a silent overwrite. */
 #include "api/params.h"
+#include "base/currency.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -484,5 +485,20 @@ int params_metadata(json_t *obj, const char *name, json_t **out, struct params_e
 		}
 	}
 	*out = clean;
+	return CAT_OK;
+}
+
+int params_currency(json_t *params, bool required, char out[4], struct params_error *err)
+{
+	const char *code = NULL;
+	int rc = params_string(params, "currency", required, 8, &code, err);
+	if (rc || !code)
+		return rc;
+	const struct currency *cur = currency_find(code);
+	if (!cur)
+		return params_fail(err, CAT_UNSUPPORTED_CURRENCY, "currency",
+				   "Invalid currency: %s. payd supports ISO 4217 codes such as cny, "
+				   "usd, eur, jpy, kwd.", code);
+	memcpy(out, cur->code, 4);
 	return CAT_OK;
 }

@@ -65,5 +65,8 @@ int params_enum(json_t *obj, const char *name, bool required, const char *const 
  * new reference to a clean object of strings (empty values mean "unset"
  * and are kept as "" for the caller to apply). */
 int params_metadata(json_t *obj, const char *name, json_t **out, struct params_error *err);
+/* "currency": an ISO 4217 code payd knows (any case) into out (upper
+ * case); CAT_UNSUPPORTED_CURRENCY otherwise. */
+int params_currency(json_t *params, bool required, char out[4], struct params_error *err);
 
 #endif

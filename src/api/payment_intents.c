@@ -33,21 +33,6 @@ static const char *const capture_methods[] = {"automatic", "automatic_async", "m
 static const char *const cancel_reasons[] = {"duplicate", "fraudulent", "requested_by_customer",
 					     "abandoned", NULL};
 
-static int check_currency(json_t *params, bool required, char out[4], struct params_error *err)
-{
-	const char *code = NULL;
-	int rc = params_string(params, "currency", required, 8, &code, err);
-	if (rc || !code)
-		return rc;
-	const struct currency *cur = currency_find(code);
-	if (!cur)
-		return params_fail(err, CAT_UNSUPPORTED_CURRENCY, "currency",
-				   "Invalid currency: %s. payd supports ISO 4217 codes such as cny, "
-				   "usd, eur, jpy, kwd.", code);
-	memcpy(out, cur->code, 4);
-	return CAT_OK;
-}
-
 static int check_method_types(json_t *params, struct params_error *err)
 {
 	json_t *types = json_object_get(params, "payment_method_types");
@@ -77,7 +62,7 @@ static int read_fields(struct request *req, struct pi_args *a, bool required,
 	int rc = params_amount(p, "amount", required, PAYMENT_AMOUNT_MAX, &a->amount, err);
 	if (!rc && json_object_get(p, "amount"))
 		a->fields |= PI_F_AMOUNT;
-	if (!rc && !(rc = check_currency(p, required, a->currency, err)) && a->currency[0])
+	if (!rc && !(rc = params_currency(p, required, a->currency, err)) && a->currency[0])
 		a->fields |= PI_F_CURRENCY;
 	if (!rc && !(rc = params_string(p, "description", false, PAYMENT_DESCRIPTION_MAX, &description, err)) &&
 	    description) {

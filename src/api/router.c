@@ -1,6 +1,7 @@
 /* api/router: the routing table.  A pattern is a path with at most one
- * ":id" segment; the matched id goes to req->id.  Every route but none
- * needs an authenticated merchant. */
+ * ":id" segment; the matched id goes to req->id.  Every route needs an
+ * authenticated merchant, except the rails' callbacks, which carry the
+ * channel's signature instead (api/callbacks.c). */
 #include <string.h>
 
 #include "api/http.h"
@@ -11,23 +12,34 @@ struct api_route {
 	const char *method;
 	const char *pattern;
 	route_fn fn;
+	bool signed_by_channel; /* no API key: the channel's signature */
 };
 
 static const struct api_route routes[] = {
-	{"POST", "/v1/payment_intents", pi_create},
-	{"GET", "/v1/payment_intents", pi_list},
-	{"GET", "/v1/payment_intents/:id", pi_retrieve},
-	{"POST", "/v1/payment_intents/:id", pi_update},
-	{"POST", "/v1/payment_intents/:id/confirm", pi_confirm},
-	{"POST", "/v1/payment_intents/:id/capture", pi_capture},
-	{"POST", "/v1/payment_intents/:id/cancel", pi_cancel},
-	{"POST", "/v1/refunds", refund_create},
-	{"GET", "/v1/refunds", refund_list},
-	{"GET", "/v1/refunds/:id", refund_retrieve},
-	{"GET", "/v1/balance", balance_retrieve},
-	{"GET", "/v1/channels", channel_list},
-	{"GET", "/v1/events", event_list},
-	{"GET", "/v1/events/:id", event_retrieve},
+	{"POST", "/v1/payment_intents", pi_create, false},
+	{"GET", "/v1/payment_intents", pi_list, false},
+	{"GET", "/v1/payment_intents/:id", pi_retrieve, false},
+	{"POST", "/v1/payment_intents/:id", pi_update, false},
+	{"POST", "/v1/payment_intents/:id/confirm", pi_confirm, false},
+	{"POST", "/v1/payment_intents/:id/capture", pi_capture, false},
+	{"POST", "/v1/payment_intents/:id/cancel", pi_cancel, false},
+	{"POST", "/v1/refunds", refund_create, false},
+	{"GET", "/v1/refunds", refund_list, false},
+	{"GET", "/v1/refunds/:id", refund_retrieve, false},
+	{"GET", "/v1/balance", balance_retrieve, false},
+	{"GET", "/v1/channels", channel_list, false},
+	{"GET", "/v1/events", event_list, false},
+	{"GET", "/v1/events/:id", event_retrieve, false},
+	{"POST", "/v1/recipients", recipient_create, false},
+	{"GET", "/v1/recipients", recipient_list, false},
+	{"GET", "/v1/recipients/:id", recipient_retrieve, false},
+	{"POST", "/v1/payouts", payout_create, false},
+	{"GET", "/v1/payouts", payout_list, false},
+	{"GET", "/v1/payouts/:id", payout_retrieve, false},
+	{"POST", "/v1/payouts/:id/cancel", payout_cancel, false},
+	{"GET", "/v1/alerts", alert_list, false},
+	{"GET", "/v1/alerts/:id", alert_retrieve, false},
+	{"POST", "/v1/channel_callbacks/:id", callback_receive, true},
 };
 
 /* Matches path against pattern; the ":id" segment is copied to id. */
@@ -60,7 +72,7 @@ void router_dispatch(struct request *req)
 		const struct api_route *r = &routes[i];
 		if (strcmp(r->method, req->method) != 0 || !match(r->pattern, req->path, req->id))
 			continue;
-		if (auth_merchant(req))
+		if (r->signed_by_channel || auth_merchant(req))
 			r->fn(req);
 		return;
 	}

@@ -28,7 +28,7 @@ json_t *render_error(int code, const char *param, const char *message, const cha
 json_t *render_list(json_t *data, bool has_more, const char *url);
 
 /* render_payout.c: recipients, payouts (events: the timeline, oldest
- * first, n of them) and alerts. */
+ * first, n of them; NULL leaves it out) and alerts. */
 json_t *render_bank_account(const struct bank_account *a);
 json_t *render_recipient(const struct recipient *r);
 json_t *render_payout(const struct payout *p, const struct payout_event *events, int n,

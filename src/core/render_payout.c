@@ -94,7 +94,8 @@ json_t *render_payout(const struct payout *p, const struct payout_event *events,
 	json_object_set_new(o, "arrived_at", seconds_or_null(p->arrived_ms));
 	json_object_set_new(o, "overdue_level", json_integer(p->overdue_level));
 	add_failure(o, p, lang);
-	json_object_set_new(o, "timeline", render_timeline(events, n));
+	if (events) /* lists leave it out */
+		json_object_set_new(o, "timeline", render_timeline(events, n));
 	return o;
 }
 
