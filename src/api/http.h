@@ -106,7 +106,7 @@ void alert_retrieve(struct request *req);
 void alert_list(struct request *req);
 void callback_receive(struct request *req);
 /* A bank account in params["bank_account"] (account_number,
- * account_holder_name, country, routing_number or bank_code), checked
+ * account_holder_name, country, and routing_number or bank_code), checked
  * (bank_account_check) into out; 0 or a catalog code with err set. */
 int api_bank_account(json_t *params, struct bank_dest *out, struct params_error *err);
 void event_retrieve(struct request *req);

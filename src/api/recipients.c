@@ -49,11 +49,12 @@ int api_bank_account(json_t *params, struct bank_dest *out, struct params_error 
 				   out->holder_name, sizeof out->holder_name, err);
 	if (!rc)
 		rc = account_field(acct, "country", true, 2, out->country, sizeof out->country, err);
+	/* The rails route by the bank's code: routing_number (US) or bank_code. */
 	if (!rc && json_object_get(acct, "routing_number"))
-		rc = account_field(acct, "routing_number", false, PAYOUT_BANK_CODE_MAX - 1,
+		rc = account_field(acct, "routing_number", true, PAYOUT_BANK_CODE_MAX - 1,
 				   out->bank_code, sizeof out->bank_code, err);
 	else if (!rc)
-		rc = account_field(acct, "bank_code", false, PAYOUT_BANK_CODE_MAX - 1,
+		rc = account_field(acct, "bank_code", true, PAYOUT_BANK_CODE_MAX - 1,
 				   out->bank_code, sizeof out->bank_code, err);
 	for (char *c = out->country; !rc && *c; c++)
 		*c = (char)(*c >= 'a' && *c <= 'z' ? *c - 'a' + 'A' : *c);
