@@ -36,6 +36,33 @@ export function simBin() {
   return bin;
 }
 
+/**
+ * A bank rail of a test scenario: ~1 ms answers; time_scale 1000 turns the
+ * scenario's seconds into milliseconds (in transit after ~5 ms, paid after
+ * ~20 ms); everything paid; callbacks neither dropped, doubled nor late.
+ */
+export function simBank(name, extra = {}) {
+  return {
+    name,
+    kind: 'bank',
+    port: 0,
+    secret: `secret-${name}`,
+    idempotent: true,
+    latency_ms: { min: 0, p50: 1, p99: 3 },
+    outage: 'none',
+    time_scale: 1000,
+    transit_ms: { min: 5000, p50: 5000, p99: 5000 },
+    settle_ms: { min: 20000, p50: 20000, p99: 20000 },
+    instant_settle_ms: { min: 5000, p50: 5000, p99: 5000 },
+    payout_outcomes: { paid: 1 },
+    return_after_ms: { min: 20000, p50: 20000, p99: 20000 },
+    callback_drop_rate: 0,
+    callback_duplicate_rate: 0,
+    callback_late_rate: 0,
+    ...extra,
+  };
+}
+
 /** A channel of the test scenario: ~1 ms, always approves, nothing slow or lost. */
 export function simChannel(name, kind, extra = {}) {
   return {
@@ -65,7 +92,7 @@ export function fourChannels(extra = {}) {
   ];
 }
 
-const METHODS = { acquirer: ['card'], wallet_a: ['alipay'], wallet_b: ['wechat_pay'] };
+const METHODS = { acquirer: ['card'], wallet_a: ['alipay'], wallet_b: ['wechat_pay'], bank: ['payout'] };
 
 class Sim {
   constructor(dir, child, ready, scenario) {
@@ -97,8 +124,15 @@ class Sim {
     return this._admin('GET', '/admin/books');
   }
 
+  /** Points every bank rail's callbacks at payd (base URL). */
+  async callbacksTo(paydUrl) {
+    for (const c of this.scenario.channels.filter((ch) => ch.kind === 'bank')) {
+      await this.setChannel(c.name, { callback_url: `${paydUrl}/v1/channel_callbacks/${c.name}` });
+    }
+  }
+
   /** payd's config for these channels (priority: scenario order), as an object. */
-  paydConfig({ timeoutMs = 2000, routing, breaker } = {}) {
+  paydConfig({ timeoutMs = 2000, routing, breaker, payouts } = {}) {
     const channels = this.scenario.channels.map((c, i) => ({
       name: c.name,
       kind: c.kind,
@@ -111,6 +145,7 @@ class Sim {
     const cfg = { channels };
     if (routing) cfg.routing = routing;
     if (breaker) cfg.breaker = breaker;
+    if (payouts) cfg.payouts = payouts;
     return cfg;
   }
 
