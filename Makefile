@@ -52,9 +52,10 @@ $(PAYD): $(LIB_OBJ) $(CMD_OBJ)
 $(UNIT): $(LIB_OBJ) $(TEST_OBJ) $(filter-out $(BUILD)/src/cmd/main.o,$(CMD_OBJ))
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
 
-# End-to-end tests of the raw protocol: libcurl against a real payd serve.
-$(RAW): $(RAW_OBJ) $(BUILD)/src/base/crypto.o
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcurl -ljansson -lcrypto -lsqlite3 $(TEST_LDLIBS)
+# End-to-end tests of the raw protocol: libcurl against a real payd serve
+# (and payd's own channel library against payd-sim: test_bank_rail).
+$(RAW): $(RAW_OBJ) $(LIB_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
 
 $(BUILD)/%.o: %.c | $(GEN_SRC)
 	@mkdir -p $(dir $@)
