@@ -118,7 +118,13 @@ static int run(const char *db, const char *config, const char *host, uint16_t po
 		channels_free(&chans);
 		return CMD_USAGE;
 	}
-	struct engine_config ecfg = {.db_path = db, .route = chans.route};
+	const struct route_payout_config *po = &route_config_of(chans.route)->payouts;
+	struct engine_config ecfg = {.db_path = db,
+				     .route = chans.route,
+				     .payout_poll_first_ms = po->poll_first_ms,
+				     .payout_poll_max_ms = po->poll_max_ms,
+				     .payout_grace_ms = po->arrival_grace_ms,
+				     .payout_escalate_ms = po->escalate_ms};
 	struct engine *engine;
 	if (engine_start(&ecfg, &engine, err, sizeof err) != 0) {
 		fprintf(stderr, "payd serve: %s\n", err);

@@ -40,6 +40,8 @@
 #define DEADLINE_DEFAULT_MS 30000
 
 #define HOUR_MS 3600000
+#define DAY_MS (24 * HOUR_MS)
+#define POLL_MIN_MS 50 /* payout polls and escalations: at most 20 a second */
 #define WINDOW_MIN_MS 1000
 #define WINDOW_DEFAULT_MS 30000
 #define VOLUME_MIN 1
@@ -117,6 +119,18 @@ static const struct int_field breaker_fields[] = {
 	{NULL, 0, 0, 0, 0},
 };
 
+static const struct int_field payout_fields[] = {
+	{"poll_first_ms", POLL_MIN_MS, HOUR_MS, 5000,
+	 offsetof(struct route_payout_config, poll_first_ms)},
+	{"poll_max_ms", POLL_MIN_MS, DAY_MS, 600000,
+	 offsetof(struct route_payout_config, poll_max_ms)},
+	{"arrival_grace_ms", 0, 7 * DAY_MS, HOUR_MS,
+	 offsetof(struct route_payout_config, arrival_grace_ms)},
+	{"escalate_ms", POLL_MIN_MS, 7 * DAY_MS, HOUR_MS,
+	 offsetof(struct route_payout_config, escalate_ms)},
+	{NULL, 0, 0, 0, 0},
+};
+
 static const struct int_field channel_int_fields[] = {
 	{"priority", PRIORITY_MIN, PRIORITY_MAX, PRIORITY_DEFAULT,
 	 offsetof(struct channel_config, priority)},
@@ -129,7 +143,9 @@ static const char *const routing_keys[] = {"max_attempts", "deadline_ms", NULL};
 static const char *const breaker_keys[] = {"window_ms",   "min_volume",      "failure_pct",
 					   "cooldown_ms", "probe_successes", "probe_interval_ms",
 					   NULL};
-static const char *const top_keys[] = {"channels", "routing", "breaker", NULL};
+static const char *const payout_keys[] = {"poll_first_ms", "poll_max_ms", "arrival_grace_ms",
+					  "escalate_ms", NULL};
+static const char *const top_keys[] = {"channels", "routing", "breaker", "payouts", NULL};
 static const char *const channel_keys[] = {"name", "kind", "url", "secret", "methods",
 					   "currencies", "min_amount", "max_amount",
 					   "priority", "timeout_ms", NULL};
@@ -512,7 +528,8 @@ static int parse_root(json_t *root, struct route_config *cfg, char *err, size_t 
 	}
 	if (check_keys(root, top_keys, &top) < 0 || read_channels(root, cfg, &top) < 0 ||
 	    read_section(root, "routing", routing_keys, routing_fields, cfg, &top) < 0 ||
-	    read_section(root, "breaker", breaker_keys, breaker_fields, &cfg->breaker, &top) < 0)
+	    read_section(root, "breaker", breaker_keys, breaker_fields, &cfg->breaker, &top) < 0 ||
+	    read_section(root, "payouts", payout_keys, payout_fields, &cfg->payouts, &top) < 0)
 		return -1;
 	return 0;
 }
@@ -553,6 +570,7 @@ void route_config_default(struct route_config *out)
 	read_ints(NULL, channel_int_fields, ch, &w);
 	read_ints(NULL, routing_fields, out, &w);
 	read_ints(NULL, breaker_fields, &out->breaker, &w);
+	read_ints(NULL, payout_fields, &out->payouts, &w);
 }
 
 int route_config_parse(const char *json_text, struct route_config *out, char *err,

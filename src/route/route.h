@@ -34,12 +34,21 @@ struct route_breaker_config {
 	int probe_interval_ms; /* active health probes of every channel (default 2000) */
 };
 
+/* How payouts are tracked (the engine's payout tick). */
+struct route_payout_config {
+	int poll_first_ms;    /* first poll of a payout with no news (default 5000) */
+	int poll_max_ms;      /* the longest wait between polls (default 600000) */
+	int arrival_grace_ms; /* after the expected arrival, before overdue (default 3600000) */
+	int escalate_ms;      /* an overdue payout is escalated again this often (default 3600000) */
+};
+
 struct route_config {
 	struct channel_config channels[ROUTE_CHANNELS_MAX];
 	int channel_count;
 	int max_attempts;    /* channel attempts per confirmation, 1..10 (default 3) */
 	int deadline_ms;     /* no new failover attempt after this since the confirmation (default 30000) */
 	struct route_breaker_config breaker;
+	struct route_payout_config payouts;
 };
 
 enum route_breaker_state { ROUTE_CLOSED, ROUTE_OPEN, ROUTE_HALF_OPEN };

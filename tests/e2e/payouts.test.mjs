@@ -219,13 +219,14 @@ describe('payouts through payd-sim bank rails', () => {
 
   test('bad accounts and parameters are refused with the field named', async () => {
     const bad = await post('/v1/payouts', { amount: 100, currency: 'cny', bank_account: { ...CN_ACCOUNT, account_number: '6222020200112233445' } });
-    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error.payd_code, 604, 'a wrong check digit (Luhn)');
+    assert.equal(bad.status, 402, "the catalog's status for 604");
     assert.equal(bad.body.error.param, 'bank_account[account_number]');
     const iban = await post('/v1/recipients', {
       name: 'Hans', currency: 'eur',
       bank_account: { account_number: 'DE89370400440532013001', account_holder_name: 'Hans', country: 'DE', bank_code: 'COBADEFF' },
     });
-    assert.equal(iban.status, 400, 'a wrong IBAN check digit');
+    assert.equal(iban.body.error?.payd_code, 604, 'a wrong IBAN check digit');
     const neither = await post('/v1/payouts', { amount: 100, currency: 'cny' });
     assert.equal(neither.status, 400);
     assert.equal(neither.body.error.param, 'destination');
