@@ -205,6 +205,7 @@ int books_check(const char *db_path, const char *sim_url, const char *acked_path
 	    !(attempts = payd_attempts(db, err, err_cap)))
 		goto out;
 	compare_charges(books, attempts, r);
+	books_check_payouts(db, books, r);
 	if (acked_path && check_acked(acked_path, attempts, books, r, err, err_cap) != 0)
 		goto out;
 	rc = audit_ledger(db_path, r, err, err_cap);
@@ -218,18 +219,48 @@ out:
 bool books_ok(const struct books_report *r)
 {
 	return r->charged_twice == 0 && r->missing == 0 && r->unmatched_charges == 0 &&
-	       r->acked_missing == 0 && r->ledger_balanced;
+	       r->acked_missing == 0 && r->payouts_executed_twice == 0 &&
+	       r->payouts_unmatched == 0 && r->payouts_missing == 0 && r->ledger_balanced;
 }
 
 json_t *books_report_json(const struct books_report *r)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "matched",
-			 (json_int_t)r->matched, "charged_twice", (json_int_t)r->charged_twice,
-			 "missing", (json_int_t)r->missing, "unmatched_charges",
-			 (json_int_t)r->unmatched_charges, "sim_charges", (json_int_t)r->sim_charges,
-			 "payd_paid", (json_int_t)r->payd_paid, "acked", (json_int_t)r->acked,
-			 "acked_missing", (json_int_t)r->acked_missing, "ledger_balanced",
-			 r->ledger_balanced);
+	json_t *o = json_pack(
+		"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "matched", (json_int_t)r->matched,
+		"charged_twice", (json_int_t)r->charged_twice, "missing", (json_int_t)r->missing,
+		"unmatched_charges", (json_int_t)r->unmatched_charges, "sim_charges",
+		(json_int_t)r->sim_charges, "payd_paid", (json_int_t)r->payd_paid, "acked",
+		(json_int_t)r->acked, "acked_missing", (json_int_t)r->acked_missing, "ledger_balanced",
+		r->ledger_balanced);
+	json_object_set_new(
+		o, "payouts",
+		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "matched",
+			  (json_int_t)r->payouts_matched, "executed_twice",
+			  (json_int_t)r->payouts_executed_twice, "unmatched",
+			  (json_int_t)r->payouts_unmatched, "missing", (json_int_t)r->payouts_missing,
+			  "paid", (json_int_t)r->payouts_paid, "failed", (json_int_t)r->payouts_failed,
+			  "returned", (json_int_t)r->payouts_returned));
+	return o;
+}
+
+/* The report as "name value" lines (nested objects as prefix.name). */
+static void print_report(json_t *j, const char *prefix)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(j, k, v) {
+		char name[64];
+		snprintf(name, sizeof name, "%s%s", prefix, k);
+		if (json_is_object(v)) {
+			char inner[64];
+			snprintf(inner, sizeof inner, "%.50s.", k);
+			print_report(v, inner);
+		} else if (json_is_boolean(v)) {
+			printf("%-24s %s\n", name, json_is_true(v) ? "yes" : "NO");
+		} else {
+			printf("%-24s %lld\n", name, (long long)json_integer_value(v));
+		}
+	}
 }
 
 int cmd_check_books(int argc, char **argv)
@@ -267,14 +298,7 @@ int cmd_check_books(int argc, char **argv)
 		json_dumpf(j, stdout, JSON_COMPACT);
 		putchar('\n');
 	} else {
-		const char *k;
-		json_t *v;
-		json_object_foreach(j, k, v) {
-			if (json_is_boolean(v))
-				printf("%-18s %s\n", k, json_is_true(v) ? "yes" : "NO");
-			else
-				printf("%-18s %lld\n", k, (long long)json_integer_value(v));
-		}
+		print_report(j, "");
 	}
 	json_decref(j);
 	return books_ok(&r) ? CMD_OK : CMD_FAILED;

@@ -53,11 +53,19 @@ struct books_report {
 	long unmatched_charges; /* charged at the channel, not paid in payd */
 	long sim_charges, payd_paid;
 	long acked, acked_missing; /* acknowledged as succeeded, not in both books */
+	/* payouts (check_payouts.c) */
+	long payouts_matched;        /* executed at a rail, and so in payd */
+	long payouts_executed_twice; /* a rail executed a reference more than once */
+	long payouts_unmatched;      /* at a rail, not (or not so) in payd */
+	long payouts_missing;        /* paid in payd, not at any rail */
+	long payouts_paid, payouts_failed, payouts_returned; /* payd's counts */
 	bool ledger_balanced;
 };
 int books_check(const char *db_path, const char *sim_url, const char *acked_path,
 		struct books_report *r, char *err, size_t err_cap);
 bool books_ok(const struct books_report *r);
+struct sqlite3;
+void books_check_payouts(struct sqlite3 *db, json_t *books, struct books_report *r);
 json_t *books_report_json(const struct books_report *r);
 
 /* The table of subcommands, for `payd help`; NULL-terminated by name. */
