@@ -17,9 +17,10 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { startPayd, paydBin, waitFor, formEncode } from '../e2e/harness.mjs';
-import { startSim, fourChannels } from '../e2e/sim.mjs';
+import { startSim, fourChannels, simBank } from '../e2e/sim.mjs';
 
 const PAYMENTS = Number(process.env.CRASH_PAYMENTS ?? 2000);
+const PAYOUTS = Number(process.env.CRASH_PAYOUTS ?? 300);
 const KILLS = Number(process.env.CRASH_KILLS ?? 4);
 const CONCURRENCY = Number(process.env.CRASH_CONCURRENCY ?? 16);
 const RETRIES = 20; // per payment, across restarts
@@ -35,7 +36,9 @@ function random() {
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 }
 
-const counts = { acked: 0, declined: 0, processing: 0, gave_up: 0, retried: 0, kills: 0 };
+const counts = { acked: 0, declined: 0, processing: 0, gave_up: 0, retried: 0, kills: 0,
+  payouts_acked: 0, payouts_refused: 0 };
+const CN_ACCOUNT = { account_number: '6222020200112233446', account_holder_name: 'Li Lei', country: 'CN', bank_code: 'ICBKCNBJ' };
 const acked = [];
 
 async function onePayment(payd, i) {
@@ -71,6 +74,33 @@ async function onePayment(payd, i) {
   counts.gave_up++;
 }
 
+// One payout, retried with its Idempotency-Key while payd is down.
+async function onePayout(payd, i) {
+  const key = `crash-po-${i}-${SEED}`;
+  const body = formEncode({ amount: 100 + (i % 50), currency: 'cny', bank_account: CN_ACCOUNT });
+  for (let attempt = 0; attempt < RETRIES; attempt++) {
+    try {
+      const res = await payd.request('POST', '/v1/payouts', { body, headers: { 'Idempotency-Key': key } });
+      if (res.status === 200) counts.payouts_acked++;
+      else if (res.status === 409 || res.status >= 500) {
+        await delay(50 + random() * 200);
+        continue;
+      } else counts.payouts_refused++;
+      return;
+    } catch {
+      await delay(50 + random() * 200); // payd is down
+    }
+  }
+}
+
+async function payoutLoad(payd) {
+  let next = 0;
+  const worker = async () => {
+    while (next < PAYOUTS) await onePayout(payd, next++);
+  };
+  await Promise.all(Array.from({ length: 4 }, worker));
+}
+
 // At least PAYMENTS payments, and more until every kill has happened.
 async function load(payd, killsDone) {
   let next = 0;
@@ -81,13 +111,14 @@ async function load(payd, killsDone) {
   return next;
 }
 
-async function killer(payd, killsDone) {
+async function killer(payd, sim, killsDone) {
   for (let k = 0; k < KILLS; k++) {
     await delay(200 + random() * 1200);
     await payd.kill9();
     counts.kills++;
     await delay(random() * 300);
-    await payd._spawn(); // the same database, a new process
+    await payd._spawn(); // the same database, a new process (a new port:
+    await sim.callbacksTo(payd.url); // callbacks sent meanwhile are lost)
   }
   killsDone.value = true;
 }
@@ -95,7 +126,8 @@ async function killer(payd, killsDone) {
 function unsettled(db) {
   const sql =
     'SELECT (SELECT count(*) FROM payment_attempts WHERE status IN (0, 2, 6)) + ' +
-    '(SELECT count(*) FROM refunds WHERE status = 0);';
+    '(SELECT count(*) FROM refunds WHERE status = 0) + ' +
+    '(SELECT count(*) FROM payouts WHERE status IN (0, 1));';
   return new Promise((resolve, reject) =>
     execFile('sqlite3', [db, sql], (err, out) => (err ? reject(err) : resolve(Number(out.trim()))))
   );
@@ -112,7 +144,7 @@ function checkBooks(db, admin, ackedFile) {
 async function main() {
   const sim = await startSim({
     seed: SEED % 1000,
-    channels: fourChannels({
+    channels: [...fourChannels({
       acq_a: {
         latency_ms: { min: 0, p50: 2, p99: 20 },
         outcomes: { '00': 90, 51: 4, '05': 2, 91: 4 },
@@ -130,23 +162,37 @@ async function main() {
         lost_rate: 0.02,
       },
     }),
+    // Bank rails: the primary loses some answers and answers some late;
+    // the backup does not honour idempotency keys.
+    simBank('bank_a', { lost_rate: 0.05, slow_rate: 0.05, slow_ms: 900, payout_outcomes: { paid: 95, 'failed:AC04': 5 } }),
+    simBank('bank_b', { idempotent: false, lost_rate: 0.05 })],
   });
   let payd;
   let ok = false;
   try {
-    const config = await sim.writePaydConfig({ timeoutMs: 300 });
+    const config = await sim.writePaydConfig({
+      timeoutMs: 300,
+      payouts: { poll_first_ms: 200, poll_max_ms: 1000, arrival_grace_ms: 60000, escalate_ms: 60000 },
+    });
     payd = await startPayd({ args: ['--config', config] });
+    await sim.callbacksTo(payd.url);
+    // Funds for the payouts, before the first kill.
+    const fund = await payd.request('POST', '/v1/payment_intents', {
+      body: formEncode({ amount: 100000000, currency: 'cny', payment_method: 'pm_card_visa', confirm: true }),
+    });
+    if (fund.body?.status !== 'succeeded') throw new Error(`funding failed: ${fund.text}`);
+    acked.push(fund.body.id);
     const started = Date.now();
     const killsDone = { value: false };
-    const killing = killer(payd, killsDone);
-    const made = await load(payd, killsDone);
+    const killing = killer(payd, sim, killsDone);
+    const [made] = await Promise.all([load(payd, killsDone), payoutLoad(payd)]);
     await killing;
     if (!payd.running) await payd._spawn();
     const loadMs = Date.now() - started;
     await waitFor(async () => (await unsettled(payd.db)) === 0, {
       timeoutMs: SETTLE_TIMEOUT_MS,
       intervalMs: 200,
-      what: 'every attempt and refund settled by the resolver',
+      what: 'every attempt, refund and payout settled',
     });
     const ackedFile = join(sim.dir, 'acked.txt');
     await writeFile(ackedFile, acked.join('\n') + '\n');
@@ -154,10 +200,16 @@ async function main() {
     const summary = { payments: made, seed: SEED, load_ms: loadMs, ...counts, books: report };
     console.log(JSON.stringify(summary, null, 2));
     if (!report) throw new Error(`payd check-books failed: ${stderr}`);
+    const po = report.payouts;
     ok = code === 0 && report.charged_twice === 0 && report.acked_missing === 0 && report.missing === 0 &&
-      report.unmatched_charges === 0 && report.ledger_balanced && counts.kills === KILLS;
+      report.unmatched_charges === 0 && report.ledger_balanced && counts.kills === KILLS &&
+      po.executed_twice === 0 && po.unmatched === 0 && po.missing === 0;
     if (!ok) console.error('crash test: FAILED (see the counts above)');
-    else console.error(`crash test: ok (${counts.kills} kills, ${report.matched} charges matched, none twice)`);
+    else
+      console.error(
+        `crash test: ok (${counts.kills} kills, ${report.matched} charges matched, none twice; ` +
+          `${po.matched} payouts matched, none executed twice)`
+      );
   } finally {
     await payd?.stop().catch((err) => console.error(err.message));
     await sim.stop();
