@@ -80,7 +80,23 @@ static const char demo_scenario[] =
 	"\"idempotent\":false,\"latency_ms\":{\"min\":5,\"p50\":15,\"p99\":90},"
 	"\"outcomes\":{\"SUCCESS\":93,\"NOTENOUGH\":4,\"ACCOUNT_FROZEN\":1,\"BANKERROR\":2},"
 	"\"outage\":\"none\",\"slow_rate\":0.01,\"slow_ms\":2500,\"slow_before_execution\":false,"
-	"\"lost_rate\":0.005}]}";
+	"\"lost_rate\":0.005},"
+	/* Bank rails: a scenario minute passes in a real second. */
+	"{\"name\":\"bank_a\",\"kind\":\"bank\",\"port\":0,\"secret\":\"demo-bank-a\","
+	"\"idempotent\":true,\"latency_ms\":{\"min\":2,\"p50\":10,\"p99\":50},\"time_scale\":60,"
+	"\"transit_ms\":{\"min\":30000,\"p50\":60000,\"p99\":120000},"
+	"\"settle_ms\":{\"min\":120000,\"p50\":300000,\"p99\":600000},"
+	"\"instant_settle_ms\":{\"min\":5000,\"p50\":20000,\"p99\":60000},"
+	"\"payout_outcomes\":{\"paid\":90,\"failed:AC01\":3,\"failed:AC04\":2,"
+	"\"returned:AC04\":3,\"failed:AG01\":2},"
+	"\"return_after_ms\":{\"min\":60000,\"p50\":120000,\"p99\":300000},"
+	"\"callback_drop_rate\":0.1,\"callback_duplicate_rate\":0.05,\"callback_late_rate\":0.05,"
+	"\"lost_rate\":0.01},"
+	"{\"name\":\"bank_b\",\"kind\":\"bank\",\"port\":0,\"secret\":\"demo-bank-b\","
+	"\"idempotent\":false,\"latency_ms\":{\"min\":2,\"p50\":10,\"p99\":50},\"time_scale\":60,"
+	"\"transit_ms\":{\"min\":30000,\"p50\":60000,\"p99\":120000},"
+	"\"settle_ms\":{\"min\":120000,\"p50\":300000,\"p99\":600000},"
+	"\"payout_outcomes\":{\"paid\":97,\"failed:AC01\":3}}]}";
 
 struct demo {
 	char dir[PATH_MAX - 64];
@@ -91,6 +107,7 @@ struct demo {
 	bool exit_after, as_json;
 	pid_t sim_pid, payd_pid;
 	struct demo_traffic traffic;
+	struct demo_payouts payouts;
 };
 
 static void say(const struct demo *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -206,12 +223,16 @@ static int start_sim(struct demo *d, json_t **ready_out)
  * to see within the demo. */
 static int write_config(struct demo *d, json_t *ready, char *path, size_t cap)
 {
-	static const char *const names[] = {"acq_a", "acq_b", "alipay_sim", "wechat_sim"};
-	static const char *const kinds[] = {"acquirer", "acquirer", "wallet_a", "wallet_b"};
-	static const char *const methods[] = {"card", "card", "alipay", "wechat_pay"};
-	static const char *const secrets[] = {"demo-acq-a", "demo-acq-b", "demo-alipay", "demo-wechat"};
+	static const char *const names[] = {"acq_a",      "acq_b",  "alipay_sim",
+					    "wechat_sim", "bank_a", "bank_b"};
+	static const char *const kinds[] = {"acquirer", "acquirer", "wallet_a",
+					    "wallet_b", "bank",     "bank"};
+	static const char *const methods[] = {"card", "card", "alipay", "wechat_pay", "payout",
+					      "payout"};
+	static const char *const secrets[] = {"demo-acq-a",  "demo-acq-b",  "demo-alipay",
+					      "demo-wechat", "demo-bank-a", "demo-bank-b"};
 	json_t *channels = json_array();
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 6; i++)
 		json_array_append_new(
 			channels,
 			json_pack("{s:s, s:s, s:s, s:s, s:[s], s:i, s:i}", "name", names[i], "kind",
@@ -224,6 +245,10 @@ static int write_config(struct demo *d, json_t *ready, char *path, size_t cap)
 				channels, "routing", "max_attempts", 3, "deadline_ms", 20000, "breaker",
 				"window_ms", 5000, "min_volume", 10, "failure_pct", 50, "cooldown_ms",
 				3000, "probe_successes", 2, "probe_interval_ms", 1000);
+	/* payouts late by 5 s (scenario: 5 min) are overdue; escalated every 15 s */
+	json_object_set_new(cfg, "payouts",
+			    json_pack("{s:i, s:i, s:i, s:i}", "poll_first_ms", 1000, "poll_max_ms",
+				      10000, "arrival_grace_ms", 5000, "escalate_ms", 15000));
 	path_in(d, "payd.json", path, cap);
 	int rc = json_dump_file(cfg, path, JSON_INDENT(2));
 	json_decref(cfg);
@@ -293,9 +318,11 @@ static sqlite3 *open_books(const struct demo *d)
 }
 
 static const char SQL_FAILOVERS[] = "SELECT count(*) FROM payment_attempts WHERE failover = 1";
+/* Overdue payouts excepted: the demo leaves one late on purpose. */
 static const char SQL_UNSETTLED[] =
 	"SELECT (SELECT count(*) FROM payment_attempts WHERE status IN (0, 2, 6)) + "
-	"(SELECT count(*) FROM refunds WHERE status = 0)";
+	"(SELECT count(*) FROM refunds WHERE status = 0) + "
+	"(SELECT count(*) FROM payouts WHERE status IN (0, 1) AND overdue_level = 0)";
 
 /* One line of progress: counts and each acquirer's breaker. */
 static void progress(struct demo *d, const char *api, const char *key, int second)
@@ -352,6 +379,13 @@ static void run_traffic(struct demo *d, const char *api, const char *key)
 	t->pause_ms = 40;
 	if (demo_traffic_start(t) != 0)
 		say(d, "payd demo: could not start every worker (%d running)", t->started);
+	struct demo_payouts *po = &d->payouts;
+	snprintf(po->api, sizeof po->api, "%s", api);
+	snprintf(po->key, sizeof po->key, "%s", key);
+	snprintf(po->admin, sizeof po->admin, "%s", d->admin);
+	po->until_ms = t->until_ms;
+	if (demo_payouts_start(po) != 0)
+		say(d, "payd demo: could not start the payouts");
 	int outage_at = d->duration_s / 2, back_at = d->duration_s * 4 / 5;
 	for (int s = 1; s <= d->duration_s; s++) {
 		int64_t wake = start + (int64_t)s * 1000;
@@ -364,6 +398,7 @@ static void run_traffic(struct demo *d, const char *api, const char *key)
 		progress(d, api, key, s);
 	}
 	demo_traffic_join(t);
+	demo_payouts_join(po);
 }
 
 static void wait_settled(struct demo *d)
@@ -420,6 +455,22 @@ static json_t *summary(struct demo *d, const struct books_report *books)
 					  "WHERE next_check_ms > 0 AND status NOT IN (0, 2, 6)"),
 		"refunds", (json_int_t)sql_count(db, "SELECT count(*) FROM refunds"),
 		"top_failure_codes", top_failure_codes(db), "books", books_report_json(books));
+	json_object_set_new(
+		s, "payouts",
+		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "paid",
+			  (json_int_t)sql_count(db, "SELECT count(*) FROM payouts WHERE status = 2"),
+			  "failed",
+			  (json_int_t)sql_count(db, "SELECT count(*) FROM payouts WHERE status = 3"),
+			  "returned",
+			  (json_int_t)sql_count(db, "SELECT count(*) FROM payouts "
+						    "WHERE failure_code = 605"),
+			  "in_transit",
+			  (json_int_t)sql_count(db, "SELECT count(*) FROM payouts WHERE status = 1"),
+			  "overdue_alerts",
+			  (json_int_t)sql_count(db, "SELECT count(*) FROM alerts "
+						    "WHERE kind = 'payout_overdue'"),
+			  "executed_twice", (json_int_t)books->payouts_executed_twice, "late_payout",
+			  d->payouts.late_id));
 	sqlite3_close(db);
 	return s;
 }
@@ -433,6 +484,7 @@ static void print_summary(const struct demo *d, json_t *s)
 		return;
 	}
 	json_t *b = json_object_get(s, "books");
+	json_t *po = json_object_get(s, "payouts");
 	printf("\npayd demo summary\n"
 	       "  payments          %lld\n  succeeded         %lld (%lld%%)\n"
 	       "  failovers         %lld\n  unknowns resolved %lld\n  refunds           %lld\n"
@@ -456,6 +508,16 @@ static void print_summary(const struct demo *d, json_t *s)
 	       json_integer_value(json_object_get(b, "missing")),
 	       json_integer_value(json_object_get(b, "unmatched_charges")),
 	       json_is_true(json_object_get(b, "ledger_balanced")) ? "balanced" : "UNBALANCED");
+	printf("  payouts           paid %lld, failed %lld (returned %lld), in transit %lld, "
+	       "overdue alerts %lld, executed twice %lld\n"
+	       "  the late payout   %s (GET /v1/alerts shows its alert)\n",
+	       json_integer_value(json_object_get(po, "paid")),
+	       json_integer_value(json_object_get(po, "failed")),
+	       json_integer_value(json_object_get(po, "returned")),
+	       json_integer_value(json_object_get(po, "in_transit")),
+	       json_integer_value(json_object_get(po, "overdue_alerts")),
+	       json_integer_value(json_object_get(po, "executed_twice")),
+	       json_string_value(json_object_get(po, "late_payout")));
 	fflush(stdout);
 }
 

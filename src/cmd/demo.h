@@ -28,6 +28,18 @@ struct demo_traffic {
 	int started;
 };
 
+/* demo_payouts.c: one thread of payouts (and the late one). */
+struct demo_payouts {
+	char api[DEMO_URL_MAX], key[DEMO_KEY_MAX], admin[DEMO_URL_MAX];
+	int64_t until_ms; /* monotonic */
+	pthread_t thread;
+	bool started;
+	long made, refused;   /* read after the join */
+	char late_id[64];     /* the payout left in transit on purpose */
+};
+int demo_payouts_start(struct demo_payouts *p);
+void demo_payouts_join(struct demo_payouts *p);
+
 /* Starts the workers; they stop by themselves at until_ms. */
 int demo_traffic_start(struct demo_traffic *t);
 void demo_traffic_join(struct demo_traffic *t);
