@@ -209,6 +209,56 @@ describe('payouts through payd-sim bank rails', () => {
     }
   });
 
+  test('the balance shows what payouts hold, and a late in_transit callback never undoes paid', async () => {
+    await sim.setChannel('bank_a', { callback_late_rate: 1, payout_outcomes: { stuck: 1 } });
+    let po;
+    try {
+      po = await payout({ amount: 7000 });
+      const b = await get('/v1/balance');
+      const held = b.body.held.find((x) => x.currency === 'cny');
+      assert.ok(held && held.amount >= 7000, JSON.stringify(b.body));
+    } finally {
+      await sim.setChannel('bank_a', { payout_outcomes: { paid: 1 }, release_stuck: 'paid' });
+    }
+    const paid = await settled(po.id, 'paid');
+    // The held-back in_transit callback arrives after paid: still paid.
+    await waitFor(async () => {
+      const stats = await (await fetch(`${sim.admin}/admin/stats`)).json();
+      return stats.channels.bank_a.callbacks.held_back > 0;
+    }, { timeoutMs: 5000, what: 'a callback held back' });
+    const again = await get(`/v1/payouts/${po.id}`);
+    assert.equal(again.body.status, 'paid');
+    assert.equal(again.body.timeline.length, paid.timeline.length);
+    await sim.setChannel('bank_a', { callback_late_rate: 0 });
+  });
+
+  test('a payout no rail will take waits, and can be canceled: the money comes back', async () => {
+    await sim.setChannel('bank_a', { outage: 'refuse' });
+    await sim.setChannel('bank_b', { outage: 'refuse' });
+    try {
+      const before = await balanceOf(payd.stripe(), 'cny');
+      const po = await payout({ amount: 4242 });
+      await waitFor(async () => {
+        const now = await get(`/v1/payouts/${po.id}`);
+        return now.body.timeline.some((t) => /bank_b did not take it/.test(t.message ?? ''));
+      }, { timeoutMs: 10_000, what: 'both rails refused' });
+      // While a retry is out at a rail the payout cannot be canceled (that
+      // rail might take it); between retries it can.
+      const canceled = await waitFor(async () => {
+        const res = await post(`/v1/payouts/${po.id}/cancel`, {});
+        if (res.status === 400) assert.match(res.body.error.message, /was sent to bank_/);
+        return res.status === 200 ? res : undefined;
+      }, { timeoutMs: 10_000, intervalMs: 20, what: 'a cancel between two retries' });
+      assert.equal(canceled.body.status, 'canceled');
+      assert.deepEqual(await balanceOf(payd.stripe(), 'cny'), before);
+      const again = await post(`/v1/payouts/${po.id}/cancel`, {});
+      assert.equal(again.status, 400);
+    } finally {
+      await sim.setChannel('bank_a', { outage: 'none' });
+      await sim.setChannel('bank_b', { outage: 'none' });
+    }
+  });
+
   test('a payout beyond the available balance is refused and holds nothing', async () => {
     const before = await balanceOf(payd.stripe(), 'cny');
     const res = await post('/v1/payouts', { amount: before.available + 1, currency: 'cny', bank_account: CN_ACCOUNT });
