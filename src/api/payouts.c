@@ -13,8 +13,10 @@
 
 static const char *const create_params[] = {"amount", "currency", "destination", "bank_account",
 					    "method", "description", "metadata", "expand", NULL};
-static const char *const list_params[] = {"limit", "starting_after", "ending_before", "status",
-					  "created", "expand", NULL};
+static const char *const list_params[] = {"limit",       "starting_after", "ending_before",
+					  "status",      "created[gt]",    "created[gte]",
+					  "created[lt]", "created[lte]",   "expand",
+					  NULL};
 static const char *const plain_params[] = {"expand", NULL};
 static const char *const methods[] = {"standard", "instant", NULL};
 
@@ -104,34 +106,29 @@ void payout_retrieve(struct request *req)
 	payout_clear(&p);
 }
 
-/* created[gt|gte|lt|lte] (seconds) into an inclusive range in ms. */
+/* created[gt|gte|lt|lte] (seconds; query parameters are flat, so the
+ * names are read whole) into an inclusive range in ms. */
 static int created_range(json_t *params, struct store_range *r, struct params_error *err)
 {
-	json_t *c = json_object_get(params, "created");
+	static const char *const ops[] = {"gt", "gte", "lt", "lte"};
 	r->gte_ms = 0;
 	r->lte_ms = INT64_MAX;
-	if (!c)
-		return CAT_OK;
-	static const char *const ops[] = {"gt", "gte", "lt", "lte", NULL};
-	int rc = json_is_object(c) ? params_only(c, ops, err)
-				   : params_fail(err, CAT_PARAMETER_INVALID, "created",
-						 "created takes created[gte], [gt], [lte] or [lt].");
-	for (int i = 0; !rc && ops[i]; i++) {
+	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+		char name[16];
 		int64_t s = 0;
-		if (!json_object_get(c, ops[i]))
+		snprintf(name, sizeof name, "created[%s]", ops[i]);
+		if (!json_object_get(params, name))
 			continue;
-		if ((rc = params_int64(c, ops[i], false, &s, err)) || s < 0 || s > INT64_MAX / 2000) {
-			rc = params_fail(err, CAT_PARAMETER_INVALID, "created",
-					 "created[%s] must be a time in seconds.", ops[i]);
-			break;
-		}
+		if (params_int64(params, name, false, &s, err) || s < 0 || s > INT64_MAX / 2000)
+			return params_fail(err, CAT_PARAMETER_INVALID, name,
+					   "%s must be a time in seconds.", name);
 		int64_t ms = s * 1000;
 		if (ops[i][0] == 'g')
 			r->gte_ms = ops[i][2] ? ms : ms + 1000;
 		else
 			r->lte_ms = ops[i][2] ? ms + 999 : ms - 1;
 	}
-	return rc;
+	return CAT_OK;
 }
 
 /* The list's created range: http_list's list function takes no extra

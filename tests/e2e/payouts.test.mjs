@@ -85,6 +85,12 @@ describe('payouts through payd-sim bank rails', () => {
     );
     const after = await balanceOf(payd.stripe(), 'cny');
     assert.equal(after.available, before.available - 5000);
+    const types = [];
+    for (const type of ['payout.created', 'payout.updated', 'payout.paid']) {
+      const ev = await get(`/v1/events?type=${type}`);
+      if (ev.body.data.some((e) => e.data.object.id === po.id)) types.push(type);
+    }
+    assert.deepEqual(types, ['payout.created', 'payout.updated', 'payout.paid']);
     const books = await sim.books();
     const mine = books.channels.bank_a.payouts.filter((p) => p.trace_id === paid.trace_id.value);
     assert.equal(mine.length, 1);
@@ -265,6 +271,20 @@ describe('payouts through payd-sim bank rails', () => {
     assert.equal(res.status, 400, res.text);
     assert.equal(res.body.error.payd_code, 419);
     assert.deepEqual(await balanceOf(payd.stripe(), 'cny'), before);
+  });
+
+  test('payouts list by status and creation time', async () => {
+    const paid = await get('/v1/payouts?status=paid&limit=100');
+    assert.equal(paid.status, 200);
+    assert.ok(paid.body.data.length > 0);
+    assert.ok(paid.body.data.every((p) => p.status === 'paid'));
+    const now = Math.floor(Date.now() / 1000);
+    const future = await get(`/v1/payouts?created[gt]=${now + 3600}`);
+    assert.deepEqual(future.body.data, []);
+    const all = await get(`/v1/payouts?created[lte]=${now + 3600}&limit=100`);
+    assert.ok(all.body.data.length >= paid.body.data.length);
+    const bad = await get('/v1/payouts?status=lost');
+    assert.equal(bad.status, 400);
   });
 
   test('bad accounts and parameters are refused with the field named', async () => {
