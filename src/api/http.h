@@ -109,6 +109,9 @@ void callback_receive(struct request *req);
  * account_holder_name, country, and routing_number or bank_code), checked
  * (bank_account_check) into out; 0 or a catalog code with err set. */
 int api_bank_account(json_t *params, struct bank_dest *out, struct params_error *err);
+/* params with bank_account[account_number] replaced by its keyed
+ * fingerprint: what an Idempotency-Key's fingerprint is computed from. */
+json_t *api_redacted_account(struct request *req, const json_t *params);
 void event_retrieve(struct request *req);
 void event_list(struct request *req);
 

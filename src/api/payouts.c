@@ -57,8 +57,10 @@ void payout_create(struct request *req)
 		http_params_error(req, &err);
 		return;
 	}
-	if (http_prepare_cmd(req, CMD_PAYOUT_CREATE, req->params))
+	json_t *redacted = api_redacted_account(req, req->params);
+	if (http_prepare_cmd(req, CMD_PAYOUT_CREATE, redacted))
 		http_submit(req);
+	json_decref(redacted);
 }
 
 void payout_cancel(struct request *req)
@@ -123,10 +125,12 @@ static int created_range(json_t *params, struct store_range *r, struct params_er
 			return params_fail(err, CAT_PARAMETER_INVALID, name,
 					   "%s must be a time in seconds.", name);
 		int64_t ms = s * 1000;
-		if (ops[i][0] == 'g')
-			r->gte_ms = ops[i][2] ? ms : ms + 1000;
-		else
-			r->lte_ms = ops[i][2] ? ms + 999 : ms - 1;
+		int64_t bound = ops[i][0] == 'g' ? (ops[i][2] ? ms : ms + 1000)
+						 : (ops[i][2] ? ms + 999 : ms - 1);
+		if (ops[i][0] == 'g' && bound > r->gte_ms) /* together: the stricter */
+			r->gte_ms = bound;
+		if (ops[i][0] == 'l' && bound < r->lte_ms)
+			r->lte_ms = bound;
 	}
 	return CAT_OK;
 }

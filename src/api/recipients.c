@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api/http.h"
+#include "channel/card.h"
 #include "core/bank_account.h"
 #include "core/catalog.h"
 #include "core/render.h"
@@ -40,10 +41,11 @@ int api_bank_account(json_t *params, struct bank_dest *out, struct params_error 
 		return params_fail(err, acct ? CAT_PARAMETER_INVALID : CAT_PARAMETER_MISSING,
 				   "bank_account", "bank_account must give the account_number, "
 				   "account_holder_name and country of the bank account.");
+	const char *number = NULL;
 	int rc = params_only(acct, account_params, err);
-	if (!rc)
-		rc = account_field(acct, "account_number", true, BANK_ACCOUNT_INPUT_MAX,
-				   out->number, sizeof out->number, err);
+	if (!rc && (rc = params_string(acct, "account_number", true, BANK_ACCOUNT_INPUT_MAX,
+				       &number, err)))
+		snprintf(err->param, sizeof err->param, "bank_account[account_number]");
 	if (!rc)
 		rc = account_field(acct, "account_holder_name", true, PAYOUT_HOLDER_MAX - 1,
 				   out->holder_name, sizeof out->holder_name, err);
@@ -59,13 +61,30 @@ int api_bank_account(json_t *params, struct bank_dest *out, struct params_error 
 	for (char *c = out->country; !rc && *c; c++)
 		*c = (char)(*c >= 'a' && *c <= 'z' ? *c - 'a' + 'A' : *c);
 	char part[32] = "";
-	if (!rc && (rc = bank_account_check(out->country, out->bank_code, out->number, part,
+	if (!rc && (rc = bank_account_check(out->country, out->bank_code, number, part,
 					    sizeof part)))
 		params_fail(err, rc, NULL, "The bank account is not valid: check its %s.",
 			    part[0] ? part : "number");
 	if (rc && part[0])
 		snprintf(err->param, sizeof err->param, "bank_account[%s]", part);
+	/* normalised (no spaces, upper case): checked to fit, never cut */
+	if (!rc && bank_account_normalize(number, out->number, sizeof out->number) != 0)
+		rc = params_fail(err, CAT_PARAMETER_INVALID, "bank_account[account_number]",
+				 "The account number is too long.");
 	return rc;
+}
+
+json_t *api_redacted_account(struct request *req, const json_t *params)
+{
+	json_t *copy = json_deep_copy(params);
+	json_t *acct = json_object_get(copy, "bank_account");
+	json_t *number = json_object_get(acct, "account_number");
+	if (json_is_string(number)) {
+		char fp[24];
+		card_fingerprint(req->srv->fingerprint_key, json_string_value(number), fp);
+		json_object_set_new(acct, "account_number", json_string(fp));
+	}
+	return copy;
 }
 
 void recipient_create(struct request *req)
@@ -87,8 +106,10 @@ void recipient_create(struct request *req)
 		return;
 	}
 	snprintf(a->name, sizeof a->name, "%s", name);
-	if (http_prepare_cmd(req, CMD_RECIPIENT_CREATE, req->params))
+	json_t *redacted = api_redacted_account(req, req->params);
+	if (http_prepare_cmd(req, CMD_RECIPIENT_CREATE, redacted))
 		http_submit(req);
+	json_decref(redacted);
 }
 
 void recipient_retrieve(struct request *req)

@@ -153,7 +153,7 @@ bool engine_not_found_final(struct engine *e, const char *channel, int64_t sent_
 static void take_result(struct engine *e, struct engine_cmd *res)
 {
 	enum channel_op op = res->ch_req.op;
-	if (op != CH_OP_QUERY && op != CH_OP_QUERY_REFUND)
+	if (op != CH_OP_QUERY && op != CH_OP_QUERY_REFUND && op != CH_OP_QUERY_PAYOUT)
 		route_record(e->route, res->channel, channel_worked(&res->ch_res),
 			     res->ch_latency_ns / 1000000, clock_now_ms(e->clock));
 	push_result(e, res);
@@ -191,6 +191,9 @@ static void call_channel(struct engine *e, struct engine_cmd *res)
 	if (!ch->ops->call) {
 		e->calls_out++;
 		channel_dispatch_send(e->dispatch, ch, &res->ch_req, network_done, res);
+		/* the dispatcher has its own copy of a payout's destination */
+		explicit_bzero(&res->ch_payout, sizeof res->ch_payout);
+		res->ch_req.payout = NULL;
 		return;
 	}
 	int64_t start = clock_mono_ns();
@@ -331,6 +334,20 @@ static void take_inbox(struct engine *e)
 	e->inbox_tail = NULL;
 }
 
+void engine_queue_internal(struct engine *e, enum engine_cmd_kind kind, const char *merchant_id,
+			   const char *target_id)
+{
+	struct engine_cmd *cmd = calloc(1, sizeof *cmd);
+	if (!cmd)
+		abort();
+	cmd->kind = kind;
+	cmd->engine = e;
+	snprintf(cmd->merchant_id, sizeof cmd->merchant_id, "%s", merchant_id ? merchant_id : "");
+	snprintf(cmd->target_id, sizeof cmd->target_id, "%s", target_id ? target_id : "");
+	snprintf(cmd->lang, sizeof cmd->lang, "en");
+	push_result(e, cmd);
+}
+
 /* Queues the payout tick once a second; returns the ms until the next. */
 static int64_t payout_tick_due(struct engine *e)
 {
@@ -338,12 +355,7 @@ static int64_t payout_tick_due(struct engine *e)
 	if (now < e->next_tick_ms)
 		return e->next_tick_ms - now;
 	e->next_tick_ms = now + ENGINE_PAYOUT_TICK_MS;
-	struct engine_cmd *tick = calloc(1, sizeof *tick);
-	if (!tick)
-		abort();
-	tick->kind = CMD_PAYOUT_TICK;
-	tick->engine = e;
-	push_result(e, tick);
+	engine_queue_internal(e, CMD_PAYOUT_TICK, NULL, NULL);
 	return ENGINE_PAYOUT_TICK_MS;
 }
 
@@ -440,6 +452,8 @@ static void result_lost(struct engine *e, const struct engine_cmd *cmd)
 	log_msg(LOG_WARN, "channel_result_lost",
 		"the answer about %s could not be recorded: the channel is asked again",
 		cmd->ch_req.reference);
+	if (cmd->ch_req.op == CH_OP_PAYOUT || cmd->ch_req.op == CH_OP_QUERY_PAYOUT)
+		return; /* the payout stays due: the tick asks its rail */
 	if (cmd->ch_req.op == CH_OP_REFUND || cmd->ch_req.op == CH_OP_QUERY_REFUND)
 		resolver_track_refund(e, cmd->merchant_id, cmd->ch_req.reference, cmd->checks + 1);
 	else /* authorize, verify, capture, void, query: all about the attempt */

@@ -118,6 +118,7 @@ struct engine {
 	uint8_t account_seal_key[32], account_fp_key[32];
 	int64_t payout_poll_first_ms, payout_poll_max_ms, payout_grace_ms, payout_escalate_ms;
 	int64_t next_tick_ms;
+	int64_t next_callback_expiry_ms;
 	struct engine_stats stats;
 	struct books_slot *books_cache; /* BOOKS_CACHE_SLOTS */
 };
@@ -140,6 +141,10 @@ struct engine_cmd *engine_queue_call(struct engine *e, struct engine_cmd *origin
 struct engine_cmd *engine_call_inline(struct engine *e, struct engine_cmd *origin,
 				      const char *channel, const char *merchant_id,
 				      const char *object_id, const struct channel_request *req);
+/* Queues a command of the engine's own (kind, merchant, target) for the
+ * next batch. */
+void engine_queue_internal(struct engine *e, enum engine_cmd_kind kind, const char *merchant_id,
+			   const char *target_id);
 /* Sends a call right away (no record needs committing first: queries)
  * and queues its result for the next batch. */
 void engine_call_now(struct engine *e, const char *channel, const char *merchant_id,

@@ -34,17 +34,27 @@
 #define PAYOUT_INSTANT_ARRIVAL_MS (30LL * 60 * 1000)
 #define PAYOUT_TIMELINE_MAX 64 /* timeline lines rendered with a payout */
 #define PAYOUT_ALERT_KIND "payout_overdue"
+#define PAYOUT_TICK_MAX 256 /* payouts looked at per tick; the rest at the next */
+#define PAYOUT_CALLBACK_KEEP_MS (7LL * 24 * 3600 * 1000) /* callback ids remembered */
+
+static int64_t next_look(const struct engine *e, const struct payout *p);
+static int resolve_alert(struct engine *e, const struct payout *p);
 
 struct timeline {
 	struct payout_event ev[PAYOUT_TIMELINE_MAX];
 	int n, total;
 };
 
+/* Keeps the newest PAYOUT_TIMELINE_MAX lines (an event's snapshot must
+ * show the change it reports). */
 static void collect_event(void *ctx, const void *record)
 {
 	struct timeline *t = ctx;
-	if (t->n < PAYOUT_TIMELINE_MAX)
-		t->ev[t->n++] = *(const struct payout_event *)record;
+	if (t->n == PAYOUT_TIMELINE_MAX) {
+		memmove(t->ev, t->ev + 1, (PAYOUT_TIMELINE_MAX - 1) * sizeof t->ev[0]);
+		t->n--;
+	}
+	t->ev[t->n++] = *(const struct payout_event *)record;
 	t->total++;
 }
 
@@ -185,7 +195,7 @@ static void ask_rail(struct engine *e, const struct payout *p, int checks)
 	memcpy(req.reference, p->rail_reference, sizeof req.reference);
 	memcpy(req.payment_reference, p->id, sizeof req.payment_reference);
 	memcpy(req.currency, p->currency, sizeof req.currency);
-	engine_call_now(e, p->rail, p->merchant_id, p->id, &req, checks);
+	engine_queue_call(e, NULL, p->rail, p->merchant_id, p->id, &req)->checks = checks;
 }
 
 /* Moves the payout (and its hold) to `rail` with a new attempt, and sends
@@ -204,8 +214,9 @@ static int move_to_rail(struct engine *e, struct payout *p, struct timeline *t,
 		return rc;
 	snprintf(p->rail, sizeof p->rail, "%s", rail->name);
 	id_new(&e->ids, ID_PAYOUT_ATTEMPT, p->rail_reference);
-	p->rail_attempts++;
+	p->rail_attempts++; /* in this round of rails (await_rail starts a new one) */
 	p->outcome_unknown = false;
+	p->updated_ms = e->now_ms; /* when it was sent: "never received" is judged from here */
 	p->next_poll_ms = e->now_ms + e->payout_poll_first_ms;
 	char line[PAYOUT_MESSAGE_MAX];
 	snprintf(line, sizeof line, "%s; sent to %s", why, rail->name);
@@ -217,9 +228,13 @@ static int move_to_rail(struct engine *e, struct payout *p, struct timeline *t,
 static int await_rail(struct engine *e, struct payout *p, struct timeline *t, const char *why)
 {
 	p->rail_reference[0] = '\0';
+	p->rail_attempts = 0;
 	p->outcome_unknown = false;
+	p->updated_ms = e->now_ms;
 	p->next_poll_ms = e->now_ms + backoff_ms(e, p->polls++);
-	return add_line(e, p, t, "rail", NULL, why);
+	char line[PAYOUT_MESSAGE_MAX];
+	snprintf(line, sizeof line, "%.130s; waiting for a rail", why);
+	return add_line(e, p, t, "rail", NULL, line);
 }
 
 /* ---- payouts ------------------------------------------------------------ */
@@ -347,6 +362,8 @@ static int payout_cancel(struct engine *e, struct engine_cmd *cmd, enum exec_res
 		rc = add_line(e, &p, t, "api", NULL, "canceled");
 	}
 	if (rc == CAT_OK)
+		rc = resolve_alert(e, &p);
+	if (rc == CAT_OK)
 		rc = e->store->ops->payout_update(e->store, &p);
 	if (rc == CAT_OK)
 		rc = emit(e, &p, t, "payout.canceled");
@@ -439,14 +456,19 @@ static int advance(struct engine *e, struct payout *p, struct timeline *t,
 		   const struct channel_result *r, const char *source)
 {
 	enum payout_status from = p->status, to = status_of(r->payout_state);
+	/* The rail's expected arrival, once: a rail cannot postpone a deadline. */
+	if (r->expected_arrival_ms > 0 && !p->trace_id[0] && rank(from) < rank(PO_PAID))
+		p->expected_arrival_ms = r->expected_arrival_ms;
 	if (r->trace_id[0])
 		snprintf(p->trace_id, sizeof p->trace_id, "%s", r->trace_id);
-	if (r->expected_arrival_ms > 0 && rank(from) < rank(PO_PAID))
-		p->expected_arrival_ms = r->expected_arrival_ms;
 	p->outcome_unknown = false;
-	bool forward = rank(to) > rank(from) && payout_transition_ok(from, to);
-	bool back_after_paid = from == PO_PAID && r->payout_state == CH_PO_RETURNED;
-	if (!forward && !back_after_paid)
+	/* After paid, only a return changes anything. */
+	bool forward = rank(to) > rank(from) && payout_transition_ok(from, to) &&
+		       (from != PO_PAID || r->payout_state == CH_PO_RETURNED);
+	if (from == PO_PAID && to == PO_FAILED && r->payout_state != CH_PO_RETURNED)
+		log_msg(LOG_ERROR, "payout_failed_after_paid", "%s: %s reports failed after paid",
+			p->id, p->rail);
+	if (!forward)
 		return CAT_OK; /* nothing new, or late news */
 	p->status = to;
 	p->updated_ms = e->now_ms;
@@ -467,7 +489,12 @@ static int advance(struct engine *e, struct payout *p, struct timeline *t,
 static int not_executed(struct engine *e, struct payout *p, struct timeline *t,
 			const struct channel_result *r)
 {
-	const struct channel *next = e->winding_down ? NULL : pick_rail(e, p, p->rail);
+	struct channel *plan[ROUTE_CHANNELS_MAX];
+	int rails = route_plan_payout(e->route, p->currency, p->amount, e->now_ms, plan,
+				      ROUTE_CHANNELS_MAX);
+	/* each rail once per round: no bouncing between two that refuse */
+	bool tried_all = p->rail_attempts >= rails;
+	const struct channel *next = e->winding_down || tried_all ? NULL : pick_rail(e, p, p->rail);
 	char why[PAYOUT_MESSAGE_MAX];
 	snprintf(why, sizeof why, "%s did not take it (%s)", p->rail, r->raw_code);
 	return next ? move_to_rail(e, p, t, next, why) : await_rail(e, p, t, why);
@@ -491,15 +518,20 @@ int payouts_apply_result(struct engine *e, struct engine_cmd *res, enum exec_res
 		rc = advance(e, &p, t, r, query ? "poll" : "rail");
 	} else if (r->outcome == CH_NOT_EXECUTED && !query) {
 		rc = not_executed(e, &p, t, r);
-	} else if (r->outcome == CH_NOT_FOUND &&
-		   engine_not_found_final(e, p.rail, p.updated_ms)) {
-		p.updated_ms = e->now_ms; /* never received: sending it cannot pay twice */
+	} else if (r->outcome == CH_NOT_FOUND && p.status == PO_PENDING && !p.trace_id[0] &&
+		   !e->winding_down && engine_not_found_final(e, p.rail, p.updated_ms)) {
+		/* never received (and never acknowledged): sending it cannot pay twice */
+		p.updated_ms = e->now_ms;
 		rc = add_line(e, &p, t, "poll", NULL, "the rail never received it: sent again");
-		if (rc == CAT_OK && !e->winding_down)
+		if (rc == CAT_OK)
 			rc = send_to_rail(e, &p);
 	} else { /* unknown, or not found too soon: the tick asks again */
+		if (r->outcome == CH_NOT_FOUND && p.trace_id[0])
+			log_msg(LOG_ERROR, "payout_unknown_to_rail",
+				"%s: %s acknowledged it (%s) and now answers it does not know it",
+				p.id, p.rail, p.trace_id);
 		p.outcome_unknown = true;
-		p.next_poll_ms = e->now_ms + backoff_ms(e, p.polls);
+		p.next_poll_ms = next_look(e, &p);
 	}
 	if (rc == CAT_OK && current)
 		rc = e->store->ops->payout_update(e->store, &p);
@@ -584,11 +616,6 @@ static int escalate(struct engine *e, struct payout *p, struct timeline *t, int 
 	return rc ? rc : emit(e, p, t, "payout.overdue");
 }
 
-struct tick_ctx {
-	struct engine *e;
-	int rc;
-};
-
 /* The next time to look at p: the next poll, or the next escalation if
  * it comes first. */
 static int64_t next_look(const struct engine *e, const struct payout *p)
@@ -618,32 +645,58 @@ static int look_at(struct engine *e, struct payout *p, struct timeline *t)
 	return rc;
 }
 
-static void tick_one(void *ctx, const void *record)
+/* One due payout, looked at by a command of its own: its trouble (a
+ * failed write, a sealed number that will not open) undoes only its own
+ * work, and the others go on. */
+static int look_at_one(struct engine *e, struct engine_cmd *cmd)
 {
-	struct tick_ctx *c = ctx;
-	if (c->rc)
-		return;
-	struct payout p = *(const struct payout *)record;
-	p.description = p.description ? strdup(p.description) : NULL; /* the store's, borrowed */
-	p.metadata_json = p.metadata_json ? strdup(p.metadata_json) : NULL;
+	struct payout p = {0};
 	struct timeline *t = calloc(1, sizeof *t);
-	int rc = t ? load_timeline(c->e, p.id, t) : CAT_INTERNAL;
-	if (rc == CAT_OK)
-		rc = look_at(c->e, &p, t);
-	if (rc == CAT_OK)
-		rc = c->e->store->ops->payout_update(c->e->store, &p);
-	c->rc = rc;
+	int rc = t ? e->store->ops->payout_get(e->store, cmd->merchant_id, cmd->target_id, &p)
+		   : CAT_INTERNAL;
+	bool due = rc == CAT_OK && !payout_status_final(p.status) && p.next_poll_ms > 0 &&
+		   p.next_poll_ms <= e->now_ms;
+	if (due && (rc = load_timeline(e, p.id, t)) == CAT_OK &&
+	    (rc = look_at(e, &p, t)) == CAT_OK)
+		rc = e->store->ops->payout_update(e->store, &p);
+	if (rc && rc != CAT_NO_SUCH_OBJECT)
+		log_msg(LOG_ERROR, "payout_look_failed", "%s: code %d; looked at again next tick",
+			cmd->target_id, rc);
 	payout_clear(&p);
 	free(t);
+	return rc;
 }
 
-static int tick(struct engine *e)
+struct due_list {
+	struct engine *e;
+	int n;
+};
+
+static void queue_look(void *ctx, const void *record)
 {
+	struct due_list *d = ctx;
+	const struct payout *p = record;
+	if (d->n++ < PAYOUT_TICK_MAX)
+		engine_queue_internal(d->e, CMD_PAYOUT_TICK, p->merchant_id, p->id);
+}
+
+/* The tick: queues a look at each payout due (at most PAYOUT_TICK_MAX; the
+ * rest are still due at the next tick), and forgets old callback ids. */
+static int tick(struct engine *e, struct engine_cmd *cmd)
+{
+	if (cmd->target_id[0])
+		return look_at_one(e, cmd);
 	if (e->winding_down)
 		return CAT_OK;
-	struct tick_ctx c = {e, CAT_OK};
-	int rc = e->store->ops->payout_due_each(e->store, e->now_ms, tick_one, &c);
-	return rc ? rc : c.rc;
+	struct due_list d = {e, 0};
+	int rc = e->store->ops->payout_due_each(e->store, e->now_ms, queue_look, &d);
+	if (rc == CAT_OK && e->now_ms >= e->next_callback_expiry_ms) {
+		long removed = 0;
+		rc = e->store->ops->callback_expire(e->store, e->now_ms - PAYOUT_CALLBACK_KEEP_MS,
+						    &removed);
+		e->next_callback_expiry_ms = e->now_ms + ENGINE_EXPIRY_EVERY_MS;
+	}
+	return rc;
 }
 
 int payouts_exec(struct engine *e, struct engine_cmd *cmd, enum exec_result *out)
@@ -654,7 +707,7 @@ int payouts_exec(struct engine *e, struct engine_cmd *cmd, enum exec_result *out
 	case CMD_PAYOUT_CREATE: return payout_create(e, cmd, out);
 	case CMD_PAYOUT_CANCEL: return payout_cancel(e, cmd, out);
 	case CMD_CHANNEL_CALLBACK: return callback(e, cmd, out);
-	case CMD_PAYOUT_TICK: return tick(e);
+	case CMD_PAYOUT_TICK: return tick(e, cmd);
 	default: return CAT_INTERNAL;
 	}
 }

@@ -8,6 +8,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { startPayd, waitFor, uniq, balanceOf } from './harness.mjs';
 import { startSim, simChannel, simBank } from './sim.mjs';
 
@@ -300,5 +301,24 @@ describe('payouts through payd-sim bank rails', () => {
     const neither = await post('/v1/payouts', { amount: 100, currency: 'cny' });
     assert.equal(neither.status, 400);
     assert.equal(neither.body.error.param, 'destination');
+    // Spaces do not count, and a number is never cut to fit: 30 digits
+    // written with spaces are taken whole; 36 are refused.
+    const jp = (account_number) => ({
+      amount: 100, currency: 'cny',
+      bank_account: { account_number, account_holder_name: 'Sato', country: 'JP', bank_code: '0001' },
+    });
+    const spaced = await post('/v1/payouts', jp('1234 5678 9012 3456 7890 1234 5678 90'));
+    assert.equal(spaced.status, 200, spaced.text);
+    assert.equal(spaced.body.bank_account.last4, '7890');
+    const long = await post('/v1/payouts', jp('123456789012345678901234567890123456'));
+    assert.equal(long.status, 400, long.text);
+    assert.equal(long.body.error.param, 'bank_account[account_number]');
+  });
+
+  test('account numbers are nowhere in the database in clear', async () => {
+    const files = [payd.db, `${payd.db}-wal`].filter((f) => existsSync(f));
+    const bytes = Buffer.concat(files.map((f) => readFileSync(f)));
+    assert.ok(!bytes.includes(Buffer.from(CN_ACCOUNT.account_number)), 'the number is stored in clear');
+    assert.ok(bytes.includes(Buffer.from('Li Lei')), "the files were read (the holder's name is there)");
   });
 });
