@@ -176,11 +176,14 @@ async function main() {
     });
     payd = await startPayd({ args: ['--config', config] });
     await sim.callbacksTo(payd.url);
-    // Funds for the payouts, before the first kill.
-    const fund = await payd.request('POST', '/v1/payment_intents', {
-      body: formEncode({ amount: 100000000, currency: 'cny', payment_method: 'pm_card_visa', confirm: true }),
-    });
-    if (fund.body?.status !== 'succeeded') throw new Error(`funding failed: ${fund.text}`);
+    // Funds for the payouts, before the first kill (the acquirer's mix
+    // declines some payments: try again until one succeeds).
+    const fund = await waitFor(async () => {
+      const res = await payd.request('POST', '/v1/payment_intents', {
+        body: formEncode({ amount: 100000000, currency: 'cny', payment_method: 'pm_card_visa', confirm: true }),
+      });
+      return res.body?.status === 'succeeded' ? res : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 10, what: 'a funding payment' });
     acked.push(fund.body.id);
     const started = Date.now();
     const killsDone = { value: false };
