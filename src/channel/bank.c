@@ -510,20 +510,13 @@ static int bank_parse_callback(struct channel *ch, const char *body, size_t body
 
 /* ---- the channel ---------------------------------------------------------------------- */
 
-static void bank_destroy(struct channel *ch)
-{
-	if (ch)
-		explicit_bzero(ch->config.secret, sizeof ch->config.secret);
-	free(ch);
-}
-
 static const struct channel_ops bank_ops = {
 	.kind = BANK_KIND,
 	.caps = CH_CAP_PAYOUT | CH_CAP_QUERY,
 	.encode = bank_encode,
 	.decode = bank_decode,
 	.parse_callback = bank_parse_callback,
-	.destroy = bank_destroy,
+	.destroy = http_channel_destroy,
 };
 
 bool bank_channel_kind_known(const char *kind)
@@ -537,15 +530,5 @@ struct channel *bank_channel_new(const struct channel_config *cfg, char *err, si
 		snprintf(err, err_cap, "kind: not %s", BANK_KIND);
 		return NULL;
 	}
-	if (!http_channel_config_ok(cfg, err, err_cap))
-		return NULL;
-	struct channel *ch = calloc(1, sizeof *ch);
-	if (!ch) {
-		snprintf(err, err_cap, "out of memory");
-		return NULL;
-	}
-	ch->ops = &bank_ops;
-	ch->config = *cfg;
-	memcpy(ch->name, cfg->name, sizeof ch->name);
-	return ch;
+	return http_channel_alloc(cfg, &bank_ops, sizeof(struct channel), err, err_cap);
 }

@@ -1,9 +1,9 @@
 /* channel/http_internal: what channel/http.c shares with the rest of
  * channel/ (registry.c makes network channels, dispatch.c signs requests
  * and checks answers' signatures, and answers health probes; the bank
- * rails in channel/bank.c map transport trouble, check their config and
- * verify callbacks with the same helpers).  Not part of
- * the channel interface: the engine sees channel.h only. */
+ * rails in channel/bank.c map transport trouble, check their config, are
+ * made and destroyed, and verify callbacks with the same helpers).  Not
+ * part of the channel interface: the engine sees channel.h only. */
 #ifndef PAYD_CHANNEL_HTTP_INTERNAL_H
 #define PAYD_CHANNEL_HTTP_INTERNAL_H
 
@@ -48,6 +48,14 @@ void http_channel_copy_text(char *dst, size_t cap, const char *src);
 /* name, url, secret and timeout_ms of a network channel's config; false
  * with err naming the field. */
 bool http_channel_config_ok(const struct channel_config *cfg, char *err, size_t err_cap);
+/* A network channel (a charge kind or a bank rail) once its kind is
+ * known: cfg checked with http_channel_config_ok, then size zeroed bytes
+ * that start with the struct channel, its ops, config and name set.  NULL
+ * with err set. */
+struct channel *http_channel_alloc(const struct channel_config *cfg, const struct channel_ops *ops,
+				   size_t size, char *err, size_t err_cap);
+/* Their destroy(): wipes the secret, then frees. */
+void http_channel_destroy(struct channel *ch);
 
 /* ---- bank payout rails (channel/bank.c) ---- */
 /* Is kind "bank"? */
