@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -56,13 +55,8 @@ void sim_write_text(const char *path, const char *text)
 
 pid_t sim_spawn(const struct sim *s, char *const argv[])
 {
-	pid_t parent = getpid();
-	pid_t pid = fork();
-	cr_assert(pid >= 0, "fork: %s", strerror(errno));
+	pid_t pid = h_fork();
 	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if (getppid() != parent)
-			_exit(126);
 		int out = open("/dev/null", O_WRONLY);
 		int err = open(s->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		dup2(out, STDOUT_FILENO);
