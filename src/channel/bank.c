@@ -171,20 +171,6 @@ static bool put_reference(struct jsonw *w, const struct channel_request *req)
 	return true;
 }
 
-static bool currency_of(const struct channel_request *req, char cur[4])
-{
-	for (int i = 0; i < 3; i++) {
-		char c = req->currency[i];
-		if (c >= 'a' && c <= 'z')
-			c = (char)(c - 'a' + 'A');
-		if (c < 'A' || c > 'Z')
-			return false;
-		cur[i] = c;
-	}
-	cur[3] = '\0';
-	return true;
-}
-
 /* The account, number last: the body stays far below jsonw's first
  * buffer (1 KiB; the holder name escapes to at most 280 bytes), so it is
  * never reallocated and no stray copy of the number is left behind. */
@@ -209,7 +195,7 @@ static int encode_payout(const struct channel_request *req, struct jsonw *w)
 	char cur[4];
 	const struct channel_payout *p = req->payout;
 	if (!p || !destination_ok(p) || req->amount <= 0 || req->amount > BANK_AMOUNT_MAX ||
-	    !currency_of(req, cur))
+	    !http_channel_currency(req->currency, cur))
 		return CAT_CHANNEL_REJECTED;
 	if (!put_reference(w, req))
 		return CAT_CHANNEL_REJECTED;

@@ -131,18 +131,25 @@ static bool put_id(struct jsonw *w, const char *key, const char *id)
 	return true;
 }
 
-static bool put_currency(struct jsonw *w, const char currency[4])
+bool http_channel_currency(const char currency[4], char out[4])
 {
-	char cur[4];
 	for (int i = 0; i < 3; i++) {
 		char c = currency[i];
 		if (c >= 'a' && c <= 'z')
 			c = (char)(c - 'a' + 'A');
 		if (c < 'A' || c > 'Z')
 			return false;
-		cur[i] = c;
+		out[i] = c;
 	}
-	cur[3] = '\0';
+	out[3] = '\0';
+	return true;
+}
+
+static bool put_currency(struct jsonw *w, const char currency[4])
+{
+	char cur[4];
+	if (!http_channel_currency(currency, cur))
+		return false;
 	jsonw_key(w, "currency");
 	jsonw_string(w, cur);
 	return true;
