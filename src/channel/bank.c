@@ -171,20 +171,6 @@ static bool put_reference(struct jsonw *w, const struct channel_request *req)
 	return true;
 }
 
-static bool currency_of(const struct channel_request *req, char cur[4])
-{
-	for (int i = 0; i < 3; i++) {
-		char c = req->currency[i];
-		if (c >= 'a' && c <= 'z')
-			c = (char)(c - 'a' + 'A');
-		if (c < 'A' || c > 'Z')
-			return false;
-		cur[i] = c;
-	}
-	cur[3] = '\0';
-	return true;
-}
-
 /* The account, number last: the body stays far below jsonw's first
  * buffer (1 KiB; the holder name escapes to at most 280 bytes), so it is
  * never reallocated and no stray copy of the number is left behind. */
@@ -209,7 +195,7 @@ static int encode_payout(const struct channel_request *req, struct jsonw *w)
 	char cur[4];
 	const struct channel_payout *p = req->payout;
 	if (!p || !destination_ok(p) || req->amount <= 0 || req->amount > BANK_AMOUNT_MAX ||
-	    !currency_of(req, cur))
+	    !http_channel_currency(req->currency, cur))
 		return CAT_CHANNEL_REJECTED;
 	if (!put_reference(w, req))
 		return CAT_CHANNEL_REJECTED;
@@ -510,20 +496,13 @@ static int bank_parse_callback(struct channel *ch, const char *body, size_t body
 
 /* ---- the channel ---------------------------------------------------------------------- */
 
-static void bank_destroy(struct channel *ch)
-{
-	if (ch)
-		explicit_bzero(ch->config.secret, sizeof ch->config.secret);
-	free(ch);
-}
-
 static const struct channel_ops bank_ops = {
 	.kind = BANK_KIND,
 	.caps = CH_CAP_PAYOUT | CH_CAP_QUERY,
 	.encode = bank_encode,
 	.decode = bank_decode,
 	.parse_callback = bank_parse_callback,
-	.destroy = bank_destroy,
+	.destroy = http_channel_destroy,
 };
 
 bool bank_channel_kind_known(const char *kind)
@@ -537,15 +516,5 @@ struct channel *bank_channel_new(const struct channel_config *cfg, char *err, si
 		snprintf(err, err_cap, "kind: not %s", BANK_KIND);
 		return NULL;
 	}
-	if (!http_channel_config_ok(cfg, err, err_cap))
-		return NULL;
-	struct channel *ch = calloc(1, sizeof *ch);
-	if (!ch) {
-		snprintf(err, err_cap, "out of memory");
-		return NULL;
-	}
-	ch->ops = &bank_ops;
-	ch->config = *cfg;
-	memcpy(ch->name, cfg->name, sizeof ch->name);
-	return ch;
+	return http_channel_alloc(cfg, &bank_ops, sizeof(struct channel), err, err_cap);
 }

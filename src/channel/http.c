@@ -131,18 +131,25 @@ static bool put_id(struct jsonw *w, const char *key, const char *id)
 	return true;
 }
 
-static bool put_currency(struct jsonw *w, const char currency[4])
+bool http_channel_currency(const char currency[4], char out[4])
 {
-	char cur[4];
 	for (int i = 0; i < 3; i++) {
 		char c = currency[i];
 		if (c >= 'a' && c <= 'z')
 			c = (char)(c - 'a' + 'A');
 		if (c < 'A' || c > 'Z')
 			return false;
-		cur[i] = c;
+		out[i] = c;
 	}
-	cur[3] = '\0';
+	out[3] = '\0';
+	return true;
+}
+
+static bool put_currency(struct jsonw *w, const char currency[4])
+{
+	char cur[4];
+	if (!http_channel_currency(currency, cur))
+		return false;
 	jsonw_key(w, "currency");
 	jsonw_string(w, cur);
 	return true;
@@ -575,7 +582,7 @@ bool http_channel_verify_within(const char *secret, const char *header, const ch
 
 /* ---- the channels ------------------------------------------------------------------------ */
 
-static void http_destroy(struct channel *ch)
+void http_channel_destroy(struct channel *ch)
 {
 	if (ch)
 		explicit_bzero(ch->config.secret, sizeof ch->config.secret);
@@ -586,7 +593,8 @@ static void http_destroy(struct channel *ch)
 	{                                                                                \
 		.kind = kind_name, .caps = (kind_caps) | CH_CAP_MANUAL_CAPTURE |         \
 					   CH_CAP_REFUND | CH_CAP_QUERY,                \
-		.encode = http_encode, .decode = http_decode, .destroy = http_destroy,   \
+		.encode = http_encode, .decode = http_decode,                            \
+		.destroy = http_channel_destroy,                                         \
 	}
 
 static const struct channel_ops http_ops[HTTP_KIND_COUNT] = {
@@ -635,16 +643,26 @@ struct channel *http_channel_new(const struct channel_config *cfg, char *err, si
 		snprintf(err, err_cap, "kind: not a network channel kind");
 		return NULL;
 	}
+	struct channel *ch =
+		http_channel_alloc(cfg, &http_ops[kind], sizeof(struct http_channel), err, err_cap);
+	if (!ch)
+		return NULL;
+	((struct http_channel *)ch)->kind = (enum http_kind)kind;
+	return ch;
+}
+
+struct channel *http_channel_alloc(const struct channel_config *cfg, const struct channel_ops *ops,
+				   size_t size, char *err, size_t err_cap)
+{
 	if (!http_channel_config_ok(cfg, err, err_cap))
 		return NULL;
-	struct http_channel *hc = calloc(1, sizeof *hc);
-	if (!hc) {
+	struct channel *ch = calloc(1, size);
+	if (!ch) {
 		snprintf(err, err_cap, "out of memory");
 		return NULL;
 	}
-	hc->kind = (enum http_kind)kind;
-	hc->base.ops = &http_ops[kind];
-	hc->base.config = *cfg;
-	memcpy(hc->base.name, cfg->name, sizeof hc->base.name);
-	return &hc->base;
+	ch->ops = ops;
+	ch->config = *cfg;
+	memcpy(ch->name, cfg->name, sizeof ch->name);
+	return ch;
 }

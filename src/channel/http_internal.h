@@ -2,8 +2,9 @@
  * channel/ (registry.c makes network channels, dispatch.c signs requests
  * and checks answers' signatures, and answers health probes; the bank
  * rails in channel/bank.c map transport trouble, check their config and
- * verify callbacks with the same helpers).  Not part of
- * the channel interface: the engine sees channel.h only. */
+ * currency, are made and destroyed, and verify callbacks with the same
+ * helpers).  Not part of the channel interface: the engine sees channel.h
+ * only. */
 #ifndef PAYD_CHANNEL_HTTP_INTERNAL_H
 #define PAYD_CHANNEL_HTTP_INTERNAL_H
 
@@ -43,11 +44,22 @@ bool http_channel_verify_within(const char *secret, const char *header, const ch
  * (then out is untouched and the caller decodes the body). */
 bool http_channel_decode_transport(const struct channel_http_reply *reply,
 				   struct channel_result *out);
+/* The request's currency as the wire carries it: three ASCII letters in
+ * upper case into out (NUL-terminated); false when it is not that. */
+bool http_channel_currency(const char currency[4], char out[4]);
 /* Copies src into dst[cap], cut at a UTF-8 character boundary. */
 void http_channel_copy_text(char *dst, size_t cap, const char *src);
 /* name, url, secret and timeout_ms of a network channel's config; false
  * with err naming the field. */
 bool http_channel_config_ok(const struct channel_config *cfg, char *err, size_t err_cap);
+/* A network channel (a charge kind or a bank rail) once its kind is
+ * known: cfg checked with http_channel_config_ok, then size zeroed bytes
+ * that start with the struct channel, its ops, config and name set.  NULL
+ * with err set. */
+struct channel *http_channel_alloc(const struct channel_config *cfg, const struct channel_ops *ops,
+				   size_t size, char *err, size_t err_cap);
+/* Their destroy(): wipes the secret, then frees. */
+void http_channel_destroy(struct channel *ch);
 
 /* ---- bank payout rails (channel/bank.c) ---- */
 /* Is kind "bank"? */

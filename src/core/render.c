@@ -1,7 +1,8 @@
 /* core/render: Stripe-shaped JSON of intents, refunds, errors and lists.
  * Field names and nullability follow Stripe's API reference; payd's own
  * additions (attempts, payd_code, user_message, amount_refunded) are extra
- * fields that Stripe's clients ignore. */
+ * fields that Stripe's clients ignore.  Also the small pieces every
+ * renderer uses (time, text, string-or-null, currency, metadata). */
 #include "core/render.h"
 
 #include <stdlib.h>
@@ -23,19 +24,19 @@ char *render_take_text(json_t *v)
 	return text;
 }
 
-static json_t *str_or_null(const char *s)
+json_t *render_str_or_null(const char *s)
 {
 	return (s && *s) ? json_string(s) : json_null();
 }
 
-static json_t *lower_currency(const char *code)
+json_t *render_lower_currency(const char *code)
 {
 	char lower[4];
 	currency_lower_code(code, lower);
 	return json_string(lower);
 }
 
-static json_t *metadata(const char *text)
+json_t *render_metadata(const char *text)
 {
 	json_t *m = text ? json_loads(text, 0, NULL) : NULL;
 	return json_is_object(m) ? m : (json_decref(m), json_object());
@@ -320,14 +321,14 @@ json_t *render_refund(const struct refund *r)
 {
 	json_t *o = json_pack("{s:s, s:s, s:I, s:o, s:I, s:o, s:s, s:o, s:s}", "id", r->id, "object",
 			      "refund", "amount", (json_int_t)r->amount, "charge",
-			      str_or_null(r->attempt_id), "created", render_time(r->created_ms),
-			      "currency", lower_currency(r->currency), "payment_intent", r->intent_id,
-			      "reason", str_or_null(r->reason), "status",
+			      render_str_or_null(r->attempt_id), "created", render_time(r->created_ms),
+			      "currency", render_lower_currency(r->currency), "payment_intent",
+			      r->intent_id, "reason", render_str_or_null(r->reason), "status",
 			      refund_status_name(r->status));
 	const struct catalog_entry *e = r->failure_code ? catalog_get(r->failure_code) : NULL;
 	json_object_set_new(o, "failure_reason", e ? json_string(e->slug) : json_null());
 	json_object_set_new(o, "payd_code", e ? json_integer(e->code) : json_null());
-	json_object_set_new(o, "metadata", metadata(r->metadata_json));
+	json_object_set_new(o, "metadata", render_metadata(r->metadata_json));
 	return o;
 }
 

@@ -40,4 +40,13 @@ json_int_t render_time(int64_t ms);
 /* Compact JSON text (heap) of v; v is released. */
 char *render_take_text(json_t *v);
 
+/* Pieces the renderers share (render.c).  A JSON string of s, or null
+ * when s is NULL or empty. */
+json_t *render_str_or_null(const char *s);
+/* The ISO currency code in lower case, as Stripe writes it. */
+json_t *render_lower_currency(const char *code);
+/* The stored metadata JSON text as an object ({} when absent or not an
+ * object). */
+json_t *render_metadata(const char *text);
+
 #endif

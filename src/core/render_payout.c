@@ -6,27 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "base/currency.h"
 #include "core/catalog.h"
 #include "core/render.h"
-
-static json_t *text_or_null(const char *s)
-{
-	return s && *s ? json_string(s) : json_null();
-}
-
-static json_t *lower(const char *code)
-{
-	char out[4];
-	currency_lower_code(code, out);
-	return json_string(out);
-}
-
-static json_t *metadata_of(const char *text)
-{
-	json_t *m = text ? json_loads(text, 0, NULL) : NULL;
-	return json_is_object(m) ? m : (json_decref(m), json_object());
-}
 
 static json_t *seconds_or_null(int64_t ms)
 {
@@ -37,16 +18,17 @@ json_t *render_bank_account(const struct bank_account *a)
 {
 	return json_pack("{s:s, s:s, s:o, s:s, s:s, s:s}", "object", "bank_account",
 			 "account_holder_name", a->holder_name, "bank_code",
-			 text_or_null(a->bank_code), "country", a->country, "last4", a->last4,
-			 "fingerprint", a->fingerprint);
+			 render_str_or_null(a->bank_code), "country", a->country, "last4",
+			 a->last4, "fingerprint", a->fingerprint);
 }
 
 json_t *render_recipient(const struct recipient *r)
 {
 	return json_pack("{s:s, s:s, s:s, s:o, s:I, s:o, s:o, s:b}", "id", r->id, "object",
-			 "recipient", "name", r->name, "currency", lower(r->currency), "created",
-			 render_time(r->created_ms), "bank_account", render_bank_account(&r->account),
-			 "metadata", metadata_of(r->metadata_json), "livemode", 0);
+			 "recipient", "name", r->name, "currency", render_lower_currency(r->currency),
+			 "created", render_time(r->created_ms), "bank_account",
+			 render_bank_account(&r->account), "metadata",
+			 render_metadata(r->metadata_json), "livemode", 0);
 }
 
 static json_t *render_timeline(const struct payout_event *events, int n)
@@ -58,7 +40,8 @@ static json_t *render_timeline(const struct payout_event *events, int n)
 			list, json_pack("{s:s, s:I, s:I, s:s, s:o, s:o}", "status",
 					payout_status_name(ev->status), "at", render_time(ev->at_ms),
 					"at_ms", (json_int_t)ev->at_ms, "source", ev->source, "code",
-					text_or_null(ev->code), "message", text_or_null(ev->message)));
+					render_str_or_null(ev->code), "message",
+					render_str_or_null(ev->message)));
 	}
 	return list;
 }
@@ -72,7 +55,7 @@ static void add_failure(json_t *o, const struct payout *p, const char *lang)
 	json_object_set_new(o, "failure_message", e ? json_string(e->description) : json_null());
 	json_object_set_new(o, "payd_code", e ? json_integer(e->code) : json_null());
 	json_object_set_new(o, "user_message", e ? json_string(catalog_message(e, lang)) : json_null());
-	json_object_set_new(o, "failure_reason", text_or_null(p->failure_reason));
+	json_object_set_new(o, "failure_reason", render_str_or_null(p->failure_reason));
 }
 
 json_t *render_payout(const struct payout *p, const struct payout_event *events, int n,
@@ -82,15 +65,16 @@ json_t *render_payout(const struct payout *p, const struct payout_event *events,
 		"{s:s, s:s, s:I, s:o, s:I, s:o, s:o, s:o, s:s, s:s, s:s, s:b, s:o}", "id", p->id,
 		"object", "payout", "amount", (json_int_t)p->amount, "arrival_date",
 		seconds_or_null(p->expected_arrival_ms), "created", render_time(p->created_ms),
-		"currency", lower(p->currency), "description", text_or_null(p->description),
-		"destination", text_or_null(p->recipient_id), "method",
+		"currency", render_lower_currency(p->currency), "description",
+		render_str_or_null(p->description), "destination", render_str_or_null(p->recipient_id),
+		"method",
 		payout_method_name(p->method), "status", payout_status_name(p->status), "type",
-		"bank_account", "livemode", 0, "metadata", metadata_of(p->metadata_json));
+		"bank_account", "livemode", 0, "metadata", render_metadata(p->metadata_json));
 	json_object_set_new(o, "trace_id",
 			    json_pack("{s:s, s:o}", "status", p->trace_id[0] ? "supported" : "pending",
-				      "value", text_or_null(p->trace_id)));
+				      "value", render_str_or_null(p->trace_id)));
 	json_object_set_new(o, "bank_account", render_bank_account(&p->account));
-	json_object_set_new(o, "rail", text_or_null(p->rail));
+	json_object_set_new(o, "rail", render_str_or_null(p->rail));
 	json_object_set_new(o, "arrived_at", seconds_or_null(p->arrived_ms));
 	json_object_set_new(o, "overdue_level", json_integer(p->overdue_level));
 	add_failure(o, p, lang);

@@ -164,13 +164,8 @@ void payd_init(struct payd *p)
 	payd_key_create(p, "Merchant B", p->key_b);
 }
 
-void payd_serve(struct payd *p)
+pid_t h_fork(void)
 {
-	cr_assert(p->pid == 0, "a server is already running");
-	int fds[2];
-	cr_assert(pipe(fds) == 0, "pipe: %s", strerror(errno));
-	int log_fd = open(p->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	cr_assert(log_fd >= 0, "open %s: %s", p->log, strerror(errno));
 	pid_t parent = getpid();
 	pid_t pid = fork();
 	cr_assert(pid >= 0, "fork: %s", strerror(errno));
@@ -179,6 +174,19 @@ void payd_serve(struct payd *p)
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (getppid() != parent)
 			_exit(126);
+	}
+	return pid;
+}
+
+void payd_serve(struct payd *p)
+{
+	cr_assert(p->pid == 0, "a server is already running");
+	int fds[2];
+	cr_assert(pipe(fds) == 0, "pipe: %s", strerror(errno));
+	int log_fd = open(p->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	cr_assert(log_fd >= 0, "open %s: %s", p->log, strerror(errno));
+	pid_t pid = h_fork();
+	if (pid == 0) {
 		int devnull = open("/dev/null", O_RDONLY);
 		dup2(devnull, STDIN_FILENO);
 		dup2(fds[1], STDOUT_FILENO);

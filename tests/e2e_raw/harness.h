@@ -46,6 +46,10 @@ extern struct payd H;
 /* Path of the payd binary ($PAYD_BIN or build/payd). */
 const char *payd_bin(void);
 
+/* fork() for a child that must not outlive the test process (in the
+ * child: SIGTERM when the parent dies, _exit(126) if it already has).
+ * Asserts; returns 0 in the child, its pid in the parent. */
+pid_t h_fork(void);
 /* Makes the temp directory and the two merchants' keys (no server yet). */
 void payd_init(struct payd *p);
 /* Starts `payd serve` on p->db and waits for its port.  Asserts on failure. */

@@ -5,48 +5,26 @@
  * one bank channel in a mkdtemp directory, makes a payd `struct channel`
  * of kind bank for it and a dispatcher, and drives payouts the way the
  * engine will: PAYOUT, then QUERY_PAYOUT polled (bounded) until the rail
- * says how it ended.  A tiny HTTP receiver (plain sockets, its own thread)
- * stands in for payd's callback endpoint: it keeps each callback's body
- * and X-Payd-Signature, which parse_callback must accept.  .fini stops
- * payd-sim with SIGTERM and fails unless it exits 0. */
-#include <arpa/inet.h>
+ * says how it ended.  The tiny callback receiver of sim_client.c (plain
+ * sockets, its own thread) stands in for payd's callback endpoint: it keeps
+ * each callback's body and X-Payd-Signature, which parse_callback must
+ * accept.  .fini stops payd-sim with SIGTERM and fails unless it exits 0. */
 #include <criterion/criterion.h>
-#include <curl/curl.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "channel/channel.h"
 #include "core/catalog.h"
 #include "harness.h"
+#include "sim_client.h"
 
-#define BR_START_MS 20000
-#define BR_STOP_MS 20000
 #define BR_POLL_MS 5
 #define BR_WAIT_MS 15000   /* longest wait for a result, a state or a callback */
-#define BR_DIR_MAX 512
 #define BR_SECRET "s3cret-bank-a"
 #define BR_TIMEOUT_MS 5000 /* the channel's timeout */
-#define RX_MAX 32
-#define RX_REQ_MAX 8192
-#define RX_SIG_MAX 256
-#define RX_IO_TIMEOUT_S 2
-#define RX_POLL_MS 50
 
 /* In transit ~20 ms after acceptance, fate at ~60 ms, a return ~500 ms
  * after paid (time_scale 1000 over scenario seconds). */
@@ -59,220 +37,12 @@ static const char scenario[] =
 	"\"return_after_ms\":{\"min\":500000,\"p50\":500000,\"p99\":500000},"
 	"\"latency_ms\":{\"min\":1,\"p50\":1,\"p99\":2},\"payout_outcomes\":{\"paid\":100}}]}";
 
-/* ---- payd-sim ---------------------------------------------------------------- */
+static struct sim SIM;
 
 static struct {
-	char dir[BR_DIR_MAX];
-	char path[BR_DIR_MAX + 32];
-	char ready[BR_DIR_MAX + 32];
-	char log[BR_DIR_MAX + 32];
-	pid_t pid;
-	json_t *urls;
 	struct channel *ch;
 	struct channel_dispatch *disp;
 } S;
-
-static long mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static const char *sim_bin(void)
-{
-	const char *b = getenv("SIM_BIN");
-	return b && *b ? b : "build/payd-sim";
-}
-
-static pid_t spawn(char *const argv[])
-{
-	pid_t parent = getpid();
-	pid_t pid = fork();
-	cr_assert(pid >= 0, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if (getppid() != parent)
-			_exit(126);
-		int out = open("/dev/null", O_WRONLY);
-		int err = open(S.log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		dup2(out, STDOUT_FILENO);
-		dup2(err, STDERR_FILENO);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-static bool ready_loaded(void *ctx)
-{
-	(void)ctx;
-	S.urls = json_load_file(S.ready, 0, NULL);
-	return S.urls != NULL || waitpid(S.pid, NULL, WNOHANG) == S.pid;
-}
-
-static int sim_stop(void)
-{
-	int status = -1;
-	if (S.pid <= 0)
-		return status;
-	kill(S.pid, SIGTERM);
-	long deadline = mono_ms() + BR_STOP_MS;
-	while (waitpid(S.pid, &status, WNOHANG) != S.pid) {
-		if (mono_ms() > deadline) {
-			kill(S.pid, SIGKILL);
-			waitpid(S.pid, &status, 0);
-			status = -2;
-			break;
-		}
-		poll(NULL, 0, BR_POLL_MS);
-	}
-	S.pid = 0;
-	return status;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	remove(path);
-	return 0;
-}
-
-static const char *admin_url(void)
-{
-	return json_string_value(json_object_get(S.urls, "admin"));
-}
-
-static void admin_set(const char *body)
-{
-	struct http_req req = {.method = "POST", .path = "/admin/channels/bank_a", .body = body,
-			       .content_type = "application/json"};
-	struct http_resp r;
-	http_do(admin_url(), &req, &r);
-	cr_assert_eq(r.status, 200, "admin %s: %ld %s", body, r.status, r.body ? r.body : "");
-	http_resp_free(&r);
-}
-
-/* ---- the callback receiver ------------------------------------------------- */
-
-static struct {
-	int fd;
-	uint16_t port;
-	pthread_t thread;
-	bool started;
-	atomic_bool stop;
-	pthread_mutex_t mu;
-	int n;
-	char *bodies[RX_MAX];
-	size_t lens[RX_MAX];
-	char sigs[RX_MAX][RX_SIG_MAX];
-} RX = {.fd = -1, .mu = PTHREAD_MUTEX_INITIALIZER};
-
-static void rx_header(const char *head, const char *name, char *out, size_t cap)
-{
-	out[0] = '\0';
-	for (const char *line = strstr(head, "\r\n"); line; line = strstr(line + 2, "\r\n")) {
-		const char *h = line + 2;
-		size_t n = strlen(name);
-		if (strncasecmp(h, name, n) == 0 && h[n] == ':') {
-			h += n + 1;
-			h += strspn(h, " ");
-			snprintf(out, cap, "%.*s", (int)strcspn(h, "\r\n"), h);
-			return;
-		}
-	}
-}
-
-/* Reads one request and keeps its body and signature. */
-static void rx_read(int c)
-{
-	char buf[RX_REQ_MAX + 1];
-	size_t len = 0;
-	char *end = NULL;
-	long want = -1;
-	while (len < RX_REQ_MAX) {
-		ssize_t k = read(c, buf + len, RX_REQ_MAX - len);
-		if (k <= 0)
-			return;
-		len += (size_t)k;
-		buf[len] = '\0';
-		if (!end && (end = strstr(buf, "\r\n\r\n"))) {
-			char cl[32];
-			*end = '\0';
-			rx_header(buf, "Content-Length", cl, sizeof cl);
-			want = atol(cl);
-		}
-		if (end && (long)(len - (size_t)(end + 4 - buf)) >= want)
-			break;
-	}
-	if (!end || want < 0)
-		return;
-	pthread_mutex_lock(&RX.mu);
-	if (RX.n < RX_MAX) {
-		rx_header(buf, "X-Payd-Signature", RX.sigs[RX.n], RX_SIG_MAX);
-		RX.bodies[RX.n] = strndup(end + 4, (size_t)want);
-		RX.lens[RX.n++] = (size_t)want;
-	}
-	pthread_mutex_unlock(&RX.mu);
-	static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-	if (write(c, ok, sizeof ok - 1) < 0)
-		return;
-}
-
-static void *rx_main(void *arg)
-{
-	(void)arg;
-	while (!atomic_load(&RX.stop)) {
-		struct pollfd p = {.fd = RX.fd, .events = POLLIN};
-		if (poll(&p, 1, RX_POLL_MS) <= 0)
-			continue;
-		int c = accept(RX.fd, NULL, NULL);
-		if (c < 0)
-			continue;
-		struct timeval tv = {RX_IO_TIMEOUT_S, 0};
-		setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-		rx_read(c);
-		close(c);
-	}
-	return NULL;
-}
-
-static void rx_start(void)
-{
-	RX.fd = socket(AF_INET, SOCK_STREAM, 0);
-	cr_assert(RX.fd >= 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t alen = sizeof a;
-	cr_assert(bind(RX.fd, (struct sockaddr *)&a, sizeof a) == 0, "bind: %s", strerror(errno));
-	cr_assert(listen(RX.fd, 16) == 0);
-	getsockname(RX.fd, (struct sockaddr *)&a, &alen);
-	RX.port = ntohs(a.sin_port);
-	cr_assert(pthread_create(&RX.thread, NULL, rx_main, NULL) == 0);
-	RX.started = true;
-}
-
-static void rx_stop(void)
-{
-	if (RX.started) {
-		atomic_store(&RX.stop, true);
-		pthread_join(RX.thread, NULL);
-		RX.started = false;
-	}
-	if (RX.fd >= 0)
-		close(RX.fd);
-	RX.fd = -1;
-	for (int i = 0; i < RX.n; i++)
-		free(RX.bodies[i]);
-	RX.n = 0;
-}
-
-static bool rx_has(void *ctx)
-{
-	pthread_mutex_lock(&RX.mu);
-	bool ok = RX.n >= *(int *)ctx;
-	pthread_mutex_unlock(&RX.mu);
-	return ok;
-}
 
 /* ---- payd's side: the channel and the dispatcher ---------------------------------- */
 
@@ -365,30 +135,14 @@ static struct channel_result query_until(const char *reference, enum channel_pay
 
 static void rail_setup(void)
 {
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	memset(&S, 0, sizeof S);
-	const char *tmp = getenv("TMPDIR");
-	snprintf(S.dir, sizeof S.dir, "%s/payd-bank-rail-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	cr_assert(mkdtemp(S.dir), "mkdtemp: %s", strerror(errno));
-	snprintf(S.path, sizeof S.path, "%s/scenario.json", S.dir);
-	snprintf(S.ready, sizeof S.ready, "%s/ready.json", S.dir);
-	snprintf(S.log, sizeof S.log, "%s/sim.log", S.dir);
-	FILE *f = fopen(S.path, "w");
-	cr_assert(f);
-	fputs(scenario, f);
-	fclose(f);
-	char *argv[] = {(char *)sim_bin(), "--scenario", S.path, "--listen", "127.0.0.1:0",
-			"--ready-file", S.ready, NULL};
-	S.pid = spawn(argv);
-	poll_until(ready_loaded, NULL, BR_START_MS, BR_POLL_MS);
-	cr_assert(S.urls, "payd-sim (%s) wrote no ready file", sim_bin());
+	sim_start(&SIM, "payd-bank-rail", scenario);
 
 	struct channel_config cfg;
 	memset(&cfg, 0, sizeof cfg);
 	snprintf(cfg.name, sizeof cfg.name, "bank_a");
 	snprintf(cfg.kind, sizeof cfg.kind, "bank");
-	snprintf(cfg.url, sizeof cfg.url, "%s",
-		 json_string_value(json_object_get(json_object_get(S.urls, "channels"), "bank_a")));
+	snprintf(cfg.url, sizeof cfg.url, "%s", sim_channel_url(&SIM, "bank_a"));
 	snprintf(cfg.secret, sizeof cfg.secret, BR_SECRET);
 	cfg.timeout_ms = BR_TIMEOUT_MS;
 	cfg.methods = CH_CAP_PAYOUT;
@@ -399,7 +153,7 @@ static void rail_setup(void)
 	rx_start();
 	char body[128];
 	snprintf(body, sizeof body, "{\"callback_url\":\"http://127.0.0.1:%u/cb\"}", RX.port);
-	admin_set(body);
+	sim_admin_set(&SIM, "bank_a", body);
 }
 
 static void rail_teardown(void)
@@ -409,20 +163,9 @@ static void rail_teardown(void)
 	if (S.ch)
 		S.ch->ops->destroy(S.ch);
 	S.ch = NULL;
-	int status = sim_stop();
+	int status = sim_stop(&SIM);
 	rx_stop();
-	json_decref(S.urls);
-	S.urls = NULL;
-	char log[2048] = "";
-	FILE *f = fopen(S.log, "r");
-	if (f) {
-		log[fread(log, 1, sizeof log - 1, f)] = '\0';
-		fclose(f);
-	}
-	if (S.dir[0] && !getenv("PAYD_E2E_KEEP"))
-		nftw(S.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	cr_assert(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		  "payd-sim did not exit 0 on SIGTERM (status %d); stderr:\n%s", status, log);
+	sim_finish(&SIM, status);
 }
 
 TestSuite(bank_rail, .init = rail_setup, .fini = rail_teardown, .timeout = 90);
@@ -450,7 +193,7 @@ Test(bank_rail, payout_is_accepted_then_polled_until_paid)
 
 Test(bank_rail, failed_ac04_is_declined_603)
 {
-	admin_set("{\"payout_outcomes\":{\"failed:AC04\":1}}");
+	sim_admin_set(&SIM, "bank_a", "{\"payout_outcomes\":{\"failed:AC04\":1}}");
 	struct channel_result r = payout("po_fail");
 	cr_assert_eq(r.outcome, CH_SUCCEEDED, "accepted first: raw %s", r.raw_code);
 	cr_assert_eq(r.payout_state, CH_PO_PENDING);
@@ -464,7 +207,7 @@ Test(bank_rail, failed_ac04_is_declined_603)
 
 Test(bank_rail, returned_ac04_is_paid_then_returned_605)
 {
-	admin_set("{\"payout_outcomes\":{\"returned:AC04\":1}}");
+	sim_admin_set(&SIM, "bank_a", "{\"payout_outcomes\":{\"returned:AC04\":1}}");
 	struct channel_result r = payout("po_ret");
 	cr_assert_eq(r.outcome, CH_SUCCEEDED, "raw %s", r.raw_code);
 	r = query_until("po_ret", CH_PO_PAID);
@@ -479,7 +222,7 @@ Test(bank_rail, returned_ac04_is_paid_then_returned_605)
 
 Test(bank_rail, outage_503_is_not_executed_201)
 {
-	admin_set("{\"outage\":\"503\"}");
+	sim_admin_set(&SIM, "bank_a", "{\"outage\":\"503\"}");
 	struct channel_result r = payout("po_out");
 	cr_assert_eq(r.outcome, CH_NOT_EXECUTED, "raw %s", r.raw_code);
 	cr_assert_eq(r.code, 201);
@@ -487,7 +230,7 @@ Test(bank_rail, outage_503_is_not_executed_201)
 	r = query("po_out");
 	cr_assert_eq(r.outcome, CH_NOT_EXECUTED);
 	cr_assert_eq(r.code, 201);
-	admin_set("{\"outage\":\"none\"}");
+	sim_admin_set(&SIM, "bank_a", "{\"outage\":\"none\"}");
 	r = query("po_out");
 	cr_assert_eq(r.outcome, CH_NOT_FOUND, "nothing was executed: raw %s", r.raw_code);
 	cr_assert_eq(r.payout_state, CH_PO_NONE);
@@ -539,7 +282,7 @@ Test(bank_rail, callbacks_parse_into_their_states)
 
 Test(bank_rail, failed_callback_parses_declined_with_its_reason)
 {
-	admin_set("{\"payout_outcomes\":{\"failed:AC01\":1}}");
+	sim_admin_set(&SIM, "bank_a", "{\"payout_outcomes\":{\"failed:AC01\":1}}");
 	struct channel_result r = payout("po_cbf");
 	cr_assert_eq(r.outcome, CH_SUCCEEDED, "raw %s", r.raw_code);
 	int two = 2;

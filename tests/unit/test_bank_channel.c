@@ -10,7 +10,8 @@
  * payout's destination is copied (the caller may wipe its own at once)
  * and the copy and the body are wiped when the job ends.  Expected values
  * are written out here from the document, independently of
- * channel/bank_codes.def; signatures are computed with base/crypto. */
+ * channel/bank_codes.def; signatures are computed with base/crypto (through
+ * channel_testkit.c, which also has the little server's plumbing). */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <jansson.h>
@@ -27,6 +28,7 @@
 #include "channel/channel.h"
 #include "channel/dispatch_internal.h"
 #include "channel/http_internal.h"
+#include "channel_testkit.h"
 #include "core/catalog.h"
 
 #define SECRET "s3cret-bank"
@@ -50,10 +52,7 @@ static struct channel_config config_of(const char *kind)
 static struct channel *make(const char *kind)
 {
 	struct channel_config cfg = config_of(kind);
-	char err[128];
-	struct channel *ch = channel_new(&cfg, err, sizeof err);
-	cr_assert_not_null(ch, "%s: %s", kind, err);
-	return ch;
+	return testkit_channel(&cfg);
 }
 
 static struct channel_payout destination(void)
@@ -81,15 +80,6 @@ static struct channel_request request(enum channel_op op)
 	req.payout = op == CH_OP_PAYOUT ? &dest : NULL;
 	return req;
 }
-
-#define ASSERT_RESULT(res, want_outcome, want_code, want_raw)                                  \
-	do {                                                                                   \
-		cr_assert_eq((res).outcome, (want_outcome), "outcome %d, want %d (raw %s)",     \
-			     (int)(res).outcome, (int)(want_outcome), (res).raw_code);          \
-		cr_assert_eq((res).code, (want_code), "code %d, want %d (raw %s)", (res).code, \
-			     (int)(want_code), (res).raw_code);                                 \
-		cr_assert_str_eq((res).raw_code, (want_raw));                                   \
-	} while (0)
 
 /* ---- channel_new -------------------------------------------------------------------- */
 
@@ -278,14 +268,7 @@ static struct channel_result decode_reply(struct channel *ch, enum channel_op op
 					  bool signed_ok, const char *body)
 {
 	struct channel_request req = request(op);
-	struct channel_http_reply reply = {
-		.transport = CH_NET_ANSWERED, .status = status, .body = body,
-		.body_len = strlen(body), .signature_ok = signed_ok,
-	};
-	struct channel_result res;
-	memset(&res, 0x5a, sizeof res);
-	ch->ops->decode(ch, &req, &reply, &res);
-	return res;
+	return testkit_decode(ch, &req, status, signed_ok, body);
 }
 
 /* A signed 200 answer: status, state and reason (NULL: null / absent). */
@@ -530,16 +513,8 @@ Test(bank_channel, transport_trouble_for_payout_ops)
 
 static void sign(const char *secret, int64_t t, const char *body, char out[HTTP_SIGNATURE_MAX])
 {
-	char *msg = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&msg, &len);
-	fprintf(f, "%lld.%s", (long long)t, body);
-	fclose(f);
-	uint8_t mac[CRYPTO_SHA256_LEN];
 	char hex[CRYPTO_SHA256_HEX];
-	crypto_hmac_sha256(secret, strlen(secret), msg, len, mac);
-	crypto_hex(mac, sizeof mac, hex);
-	free(msg);
+	testkit_hmac_hex(secret, (long long)t, body, strlen(body), hex);
 	snprintf(out, HTTP_SIGNATURE_MAX, "t=%lld,v1=%s", (long long)t, hex);
 }
 
@@ -760,11 +735,6 @@ static bool wait_wiped(int n)
 	return false;
 }
 
-struct upload {
-	char *buf;
-	size_t len;
-};
-
 static enum MHD_Result rail_reply(struct MHD_Connection *conn)
 {
 	static const char body[] = "{\"reference\":\"po_1\",\"status\":\"ACSP\",\"reason\":null,"
@@ -784,46 +754,20 @@ static enum MHD_Result rail(void *cls, struct MHD_Connection *conn, const char *
 			    size_t *data_size, void **con_cls)
 {
 	(void)cls, (void)url, (void)method, (void)version;
-	struct upload *up = *con_cls;
-	if (!up) {
-		*con_cls = calloc(1, sizeof *up);
-		return *con_cls ? MHD_YES : MHD_NO;
-	}
-	if (*data_size) {
-		up->buf = realloc(up->buf, up->len + *data_size + 1);
-		memcpy(up->buf + up->len, data, *data_size);
-		up->len += *data_size;
-		up->buf[up->len] = '\0';
-		*data_size = 0;
-		return MHD_YES;
-	}
+	enum MHD_Result rc;
+	if (testkit_upload_more(con_cls, data, data_size, SIZE_MAX, &rc))
+		return rc;
+	struct testkit_upload *up = *con_cls;
 	pthread_mutex_lock(&W.mu);
 	snprintf(W.body, sizeof W.body, "%s", up->buf ? up->buf : "");
 	pthread_mutex_unlock(&W.mu);
 	return rail_reply(conn);
 }
 
-static void rail_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-			   enum MHD_RequestTerminationCode toe)
-{
-	(void)cls, (void)conn, (void)toe;
-	struct upload *up = *con_cls;
-	if (up)
-		free(up->buf);
-	free(up);
-	*con_cls = NULL;
-}
-
 Test(bank_channel, dispatcher_copies_then_wipes_the_destination, .timeout = 30)
 {
-	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
-	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	struct MHD_Daemon *d = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL, NULL, rail,
-		NULL, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_NOTIFY_COMPLETED, rail_completed, NULL,
-		MHD_OPTION_END);
-	cr_assert_not_null(d);
-	int port = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)->port;
+	int port;
+	struct MHD_Daemon *d = testkit_server_start(rail, NULL, &port);
 	struct channel_config cfg = config_of("bank");
 	snprintf(cfg.url, sizeof cfg.url, "http://127.0.0.1:%d", port);
 	char err[128];

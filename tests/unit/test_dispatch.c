@@ -6,7 +6,8 @@
  * not sign, ch_503 refuses, ch_lost closes the connection without an
  * answer, ch_big answers more than CHANNEL_BODY_MAX).  Results are waited
  * for with a condition variable and a deadline, never a bare sleep.
- * Signatures here are computed independently of channel/http.c. */
+ * Signatures here are computed independently of channel/http.c (the
+ * HMAC and the server's plumbing are channel_testkit.c's). */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <jansson.h>
@@ -24,6 +25,7 @@
 #include "base/crypto.h"
 #include "channel/channel.h"
 #include "channel/dispatch_internal.h"
+#include "channel_testkit.h"
 #include "core/catalog.h"
 
 #define SECRET "s3cret-a"
@@ -46,26 +48,6 @@ struct server {
 	bool stopping;
 };
 
-struct upload {
-	char *buf;
-	size_t len;
-	bool too_big;
-};
-
-static void hmac_hex(const char *secret, long long t, const char *body, size_t len, char *hex)
-{
-	char *msg = NULL;
-	size_t msg_len = 0;
-	FILE *f = open_memstream(&msg, &msg_len);
-	fprintf(f, "%lld.", t);
-	fwrite(body, 1, len, f);
-	fclose(f);
-	uint8_t mac[CRYPTO_SHA256_LEN];
-	crypto_hmac_sha256(secret, strlen(secret), msg, msg_len, mac);
-	crypto_hex(mac, sizeof mac, hex);
-	free(msg);
-}
-
 static bool request_signed(struct MHD_Connection *conn, const char *body, size_t len)
 {
 	const char *sig = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Payd-Signature");
@@ -73,7 +55,7 @@ static bool request_signed(struct MHD_Connection *conn, const char *body, size_t
 	char got[80], want[CRYPTO_SHA256_HEX];
 	if (!sig || sscanf(sig, "t=%lld,v1=%70s", &t, got) != 2 || llabs(t - (long long)time(NULL)) > 300)
 		return false;
-	hmac_hex(SECRET, t, body, len, want);
+	testkit_hmac_hex(SECRET, t, body, len, want);
 	return strcmp(got, want) == 0;
 }
 
@@ -87,7 +69,7 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const
 	if (sign_with) {
 		char hex[CRYPTO_SHA256_HEX], header[128];
 		long long t = (long long)time(NULL);
-		hmac_hex(sign_with, t, body, len, hex);
+		testkit_hmac_hex(sign_with, t, body, len, hex);
 		snprintf(header, sizeof header, "t=%lld,v1=%s", t, hex);
 		MHD_add_response_header(resp, "X-Payd-Signature", header);
 	}
@@ -168,23 +150,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 {
 	(void)version;
 	struct server *s = cls;
-	struct upload *up = *con_cls;
-	if (!up) {
-		*con_cls = calloc(1, sizeof *up);
-		return *con_cls ? MHD_YES : MHD_NO;
-	}
-	if (*upload_data_size) {
-		if (up->len + *upload_data_size > UPLOAD_MAX) {
-			up->too_big = true;
-		} else {
-			up->buf = realloc(up->buf, up->len + *upload_data_size + 1);
-			memcpy(up->buf + up->len, upload_data, *upload_data_size);
-			up->len += *upload_data_size;
-			up->buf[up->len] = '\0';
-		}
-		*upload_data_size = 0;
-		return MHD_YES;
-	}
+	enum MHD_Result more;
+	if (testkit_upload_more(con_cls, upload_data, upload_data_size, UPLOAD_MAX, &more))
+		return more;
+	struct testkit_upload *up = *con_cls;
 	if (!request_signed(conn, up->buf ? up->buf : "", up->len))
 		return reply(conn, 401, "{\"error\":\"signature_invalid\"}", SECRET);
 	pthread_mutex_lock(&s->mu);
@@ -202,32 +171,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	return rc;
 }
 
-static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-		      enum MHD_RequestTerminationCode toe)
-{
-	(void)cls, (void)conn, (void)toe;
-	struct upload *up = *con_cls;
-	if (up)
-		free(up->buf);
-	free(up);
-	*con_cls = NULL;
-}
-
 static void server_start(struct server *s)
 {
 	memset(s, 0, sizeof *s);
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
-	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
-	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	s->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
-				     0, NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR, &addr,
-				     MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_END);
-	cr_assert_not_null(s->daemon);
-	const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
-	cr_assert_not_null(info);
-	s->port = info->port;
-	cr_assert_gt(s->port, 0);
+	s->daemon = testkit_server_start(handle, s, &s->port);
 }
 
 static void server_stop(struct server *s)
@@ -382,15 +331,6 @@ static int dead_port(void)
 	close(fd);
 	return ntohs(addr.sin_port);
 }
-
-#define ASSERT_RESULT(res, want_outcome, want_code, want_raw)                               \
-	do {                                                                                \
-		cr_assert_eq((res).outcome, (want_outcome), "outcome %d (raw %s)",           \
-			     (int)(res).outcome, (res).raw_code);                            \
-		cr_assert_eq((res).code, (want_code), "code %d (raw %s)", (res).code,        \
-			     (res).raw_code);                                                \
-		cr_assert_str_eq((res).raw_code, (want_raw));                                \
-	} while (0)
 
 /* ---- tests ------------------------------------------------------------------------------------ */
 

@@ -14,6 +14,7 @@
 #include "base/utf8.h"
 #include "channel/channel.h"
 #include "channel/http_internal.h"
+#include "channel_testkit.h"
 #include "core/catalog.h"
 
 static struct channel_config config_of(const char *kind)
@@ -32,10 +33,7 @@ static struct channel_config config_of(const char *kind)
 static struct channel *make(const char *kind)
 {
 	struct channel_config cfg = config_of(kind);
-	char err[128];
-	struct channel *ch = channel_new(&cfg, err, sizeof err);
-	cr_assert_not_null(ch, "%s: %s", kind, err);
-	return ch;
+	return testkit_channel(&cfg);
 }
 
 static struct channel_request request(enum channel_op op)
@@ -57,14 +55,7 @@ static struct channel_result decode_reply(struct channel *ch, enum channel_op op
 					  bool signed_ok, const char *body)
 {
 	struct channel_request req = request(op);
-	struct channel_http_reply reply = {
-		.transport = CH_NET_ANSWERED, .status = status, .body = body,
-		.body_len = strlen(body), .signature_ok = signed_ok,
-	};
-	struct channel_result res;
-	memset(&res, 0x5a, sizeof res);
-	ch->ops->decode(ch, &req, &reply, &res);
-	return res;
+	return testkit_decode(ch, &req, status, signed_ok, body);
 }
 
 /* A signed 200 with this code (and state, NULL = none). */
@@ -78,15 +69,6 @@ static struct channel_result answer(struct channel *ch, enum channel_op op, cons
 		 code, code, state ? ",\"state\":\"" : "", state ? state : "", state ? "\"" : "");
 	return decode_reply(ch, op, 200, true, body);
 }
-
-#define ASSERT_RESULT(res, want_outcome, want_code, want_raw)                                  \
-	do {                                                                                   \
-		cr_assert_eq((res).outcome, (want_outcome), "outcome %d, want %d (raw %s)",     \
-			     (int)(res).outcome, (int)(want_outcome), (res).raw_code);          \
-		cr_assert_eq((res).code, (want_code), "code %d, want %d (raw %s)", (res).code, \
-			     (int)(want_code), (res).raw_code);                                 \
-		cr_assert_str_eq((res).raw_code, (want_raw));                                   \
-	} while (0)
 
 /* ---- channel_new ------------------------------------------------------------------ */
 
