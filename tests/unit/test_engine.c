@@ -269,6 +269,7 @@ static long count_rows(const char *sql)
 {
 	sqlite3 *raw;
 	cr_assert_eq(sqlite3_open_v2(db, &raw, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3_busy_timeout(raw, WAIT_MS); /* the engine may be writing or checkpointing */
 	sqlite3_stmt *st;
 	cr_assert_eq(sqlite3_prepare_v2(raw, sql, -1, &st, NULL), SQLITE_OK);
 	cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
@@ -285,6 +286,7 @@ static void fail_attempts_of(int64_t amount)
 {
 	sqlite3 *raw;
 	cr_assert_eq(sqlite3_open(db, &raw), SQLITE_OK);
+	sqlite3_busy_timeout(raw, WAIT_MS); /* the engine may be writing or checkpointing */
 	char sql[256];
 	snprintf(sql, sizeof sql,
 		 "CREATE TRIGGER injected BEFORE INSERT ON payment_attempts WHEN NEW.amount = %lld "
