@@ -124,7 +124,8 @@ static int run(const char *db, const char *config, const char *host, uint16_t po
 				     .payout_poll_first_ms = po->poll_first_ms,
 				     .payout_poll_max_ms = po->poll_max_ms,
 				     .payout_grace_ms = po->arrival_grace_ms,
-				     .payout_escalate_ms = po->escalate_ms};
+				     .payout_escalate_ms = po->escalate_ms,
+				     .payout_return_window_ms = po->return_window_ms};
 	struct engine *engine;
 	if (engine_start(&ecfg, &engine, err, sizeof err) != 0) {
 		fprintf(stderr, "payd serve: %s\n", err);

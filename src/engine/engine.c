@@ -779,6 +779,8 @@ int engine_start(const struct engine_config *cfg, struct engine **out, char *err
 	e->payout_poll_max_ms = cfg->payout_poll_max_ms > 0 ? cfg->payout_poll_max_ms : 600000;
 	e->payout_grace_ms = cfg->payout_grace_ms > 0 ? cfg->payout_grace_ms : 3600000;
 	e->payout_escalate_ms = cfg->payout_escalate_ms > 0 ? cfg->payout_escalate_ms : 3600000;
+	e->payout_return_window_ms =
+		cfg->payout_return_window_ms > 0 ? cfg->payout_return_window_ms : 7LL * 24 * 3600000;
 	id_gen_init(&e->ids, e->clock, cfg->seed);
 	if (!cfg->seed)
 		rng_seed_os(&e->ids.rng);

@@ -171,6 +171,7 @@ struct engine_config {
 	 * (defaults 5 s, 10 min, 1 h, 1 h). */
 	int64_t payout_poll_first_ms, payout_poll_max_ms;
 	int64_t payout_grace_ms, payout_escalate_ms;
+	int64_t payout_return_window_ms; /* a paid payout is watched for a return (default 7 days; 0 = default) */
 };
 
 /* Opens the database (migrating it), recovers what was in flight and

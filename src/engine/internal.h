@@ -117,6 +117,7 @@ struct engine {
 	/* Payouts. */
 	uint8_t account_seal_key[32], account_fp_key[32];
 	int64_t payout_poll_first_ms, payout_poll_max_ms, payout_grace_ms, payout_escalate_ms;
+	int64_t payout_return_window_ms;
 	int64_t next_tick_ms;
 	int64_t next_callback_expiry_ms;
 	struct engine_stats stats;

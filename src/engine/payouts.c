@@ -475,7 +475,8 @@ static int advance(struct engine *e, struct payout *p, struct timeline *t,
 	int rc = CAT_OK;
 	if (payout_status_final(p->status)) { /* paid, failed */
 		rc = settle_money(e, p, from, r);
-		p->next_poll_ms = 0; /* settled: a later return comes by callback */
+		/* paid: still watched for a return (its callback may be lost) */
+		p->next_poll_ms = p->status == PO_PAID ? e->now_ms + e->payout_poll_max_ms : 0;
 		if (rc == CAT_OK)
 			rc = resolve_alert(e, p);
 	}
@@ -626,8 +627,23 @@ static int64_t next_look(const struct engine *e, const struct payout *p)
 	return due > e->now_ms && due < poll ? due : poll;
 }
 
+/* A paid payout: the rail is asked whether it came back, until the return
+ * window has passed. */
+static int watch_paid(struct engine *e, struct payout *p)
+{
+	if (e->now_ms >= p->arrived_ms + e->payout_return_window_ms) {
+		p->next_poll_ms = 0; /* no return can come any more */
+		return CAT_OK;
+	}
+	ask_rail(e, p, p->polls);
+	p->next_poll_ms = e->now_ms + e->payout_poll_max_ms;
+	return CAT_OK;
+}
+
 static int look_at(struct engine *e, struct payout *p, struct timeline *t)
 {
+	if (p->status == PO_PAID)
+		return watch_paid(e, p);
 	int rc = CAT_OK;
 	int64_t late = e->now_ms - (p->expected_arrival_ms + e->payout_grace_ms);
 	int level = late >= 0 ? 1 + (int)(late / e->payout_escalate_ms) : 0;
@@ -654,7 +670,7 @@ static int look_at_one(struct engine *e, struct engine_cmd *cmd)
 	struct timeline *t = calloc(1, sizeof *t);
 	int rc = t ? e->store->ops->payout_get(e->store, cmd->merchant_id, cmd->target_id, &p)
 		   : CAT_INTERNAL;
-	bool due = rc == CAT_OK && !payout_status_final(p.status) && p.next_poll_ms > 0 &&
+	bool due = rc == CAT_OK && !settled_for_good(p.status) && p.next_poll_ms > 0 &&
 		   p.next_poll_ms <= e->now_ms;
 	if (due && (rc = load_timeline(e, p.id, t)) == CAT_OK &&
 	    (rc = look_at(e, &p, t)) == CAT_OK)

@@ -128,6 +128,8 @@ static const struct int_field payout_fields[] = {
 	 offsetof(struct route_payout_config, arrival_grace_ms)},
 	{"escalate_ms", POLL_MIN_MS, 7 * DAY_MS, HOUR_MS,
 	 offsetof(struct route_payout_config, escalate_ms)},
+	{"return_window_ms", 0, 24 * DAY_MS, 7 * DAY_MS,
+	 offsetof(struct route_payout_config, return_window_ms)},
 	{NULL, 0, 0, 0, 0},
 };
 
@@ -144,7 +146,7 @@ static const char *const breaker_keys[] = {"window_ms",   "min_volume",      "fa
 					   "cooldown_ms", "probe_successes", "probe_interval_ms",
 					   NULL};
 static const char *const payout_keys[] = {"poll_first_ms", "poll_max_ms", "arrival_grace_ms",
-					  "escalate_ms", NULL};
+					  "escalate_ms", "return_window_ms", NULL};
 static const char *const top_keys[] = {"channels", "routing", "breaker", "payouts", NULL};
 static const char *const channel_keys[] = {"name", "kind", "url", "secret", "methods",
 					   "currencies", "min_amount", "max_amount",

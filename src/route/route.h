@@ -40,6 +40,7 @@ struct route_payout_config {
 	int poll_max_ms;      /* the longest wait between polls (default 600000) */
 	int arrival_grace_ms; /* after the expected arrival, before overdue (default 3600000) */
 	int escalate_ms;      /* an overdue payout is escalated again this often (default 3600000) */
+	int return_window_ms; /* a paid payout is watched for a return this long (default 7 days) */
 };
 
 struct route_config {

@@ -280,7 +280,8 @@ struct store_ops {
 	/* Every payout not final (pending, in_transit), oldest first: for
 	 * recovery at start-up. */
 	int (*payout_open_each)(struct store *s, store_each_fn each, void *ctx);
-	/* The scheduler's work list: every payout not final whose next_poll_ms
+	/* The scheduler's work list: every payout pending, in transit or paid
+	 * (a paid one while a return may still come) whose next_poll_ms
 	 * is set (> 0) and <= before_ms, earliest next_poll_ms first (then by
 	 * id).  next_poll_ms is the one time the engine must look at a payout
 	 * again, whatever for (query the rail, or escalate once

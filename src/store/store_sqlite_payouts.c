@@ -105,6 +105,7 @@ static_assert(CRYPTO_SEAL_OVERHEAD + BANK_ACCOUNT_NUMBER_MAX <= PAYOUT_SEALED_MA
 
 #define SQOUT_CREATED "created_ms BETWEEN ?5 AND ?6"
 #define SQOUT_OPEN "status IN (0, 1)" /* the partial indexes' condition */
+#define SQOUT_WATCHED "status IN (0, 1, 2)" /* payouts_due's (0009): paid ones too */
 
 #define SQOUT_STATEMENTS(X)                                                                  \
 	X(RECIPIENT_INSERT, "INSERT INTO recipients (" SQOUT_RECIPIENT_COLS ") VALUES ("    \
@@ -128,7 +129,7 @@ static_assert(CRYPTO_SEAL_OVERHEAD + BANK_ACCOUNT_NUMBER_MAX <= PAYOUT_SEALED_MA
 	X(PAYOUT_OPEN, "SELECT " SQOUT_PAYOUT_COLS " FROM payouts WHERE " SQOUT_OPEN        \
 		       " AND id > ?1 ORDER BY id LIMIT ?2")                                 \
 	/* ?3 before_ms, ?4 the last next_poll_ms seen */                                   \
-	X(PAYOUT_DUE, "SELECT " SQOUT_PAYOUT_COLS " FROM payouts WHERE " SQOUT_OPEN         \
+	X(PAYOUT_DUE, "SELECT " SQOUT_PAYOUT_COLS " FROM payouts WHERE " SQOUT_WATCHED      \
 		      " AND next_poll_ms > 0 AND next_poll_ms <= ?3 "                       \
 		      "AND (next_poll_ms, id) > (?4, ?1) ORDER BY next_poll_ms, id LIMIT ?2") \
 	X(EVENT_INSERT, "INSERT INTO payout_events (" SQOUT_EVENT_COLS ") "                 \

@@ -134,6 +134,28 @@ describe('payouts through payd-sim bank rails', () => {
     }
   });
 
+  test('a return whose callback is lost is found by polling the paid payout', async () => {
+    // Returned 2 s after it was paid (scenario: 2000 s at time_scale 1000):
+    // payd has seen it paid by then, and finds the return by polling.
+    const later = { min: 2000000, p50: 2000000, p99: 2000000 };
+    await sim.setChannel('bank_a', {
+      payout_outcomes: { 'returned:AC04': 1 }, callback_drop_rate: 1, return_after_ms: later,
+    });
+    try {
+      const before = await balanceOf(payd.stripe(), 'cny');
+      const po = await payout({ amount: 2468 });
+      const failed = await settled(po.id, 'failed');
+      assert.equal(failed.payd_code, 605);
+      assert.ok(failed.timeline.some((t) => t.status === 'paid'));
+      assert.ok(!failed.timeline.some((t) => t.source === 'callback'), 'no callback came');
+      const after = await balanceOf(payd.stripe(), 'cny');
+      assert.equal(after.available, before.available);
+    } finally {
+      const back = { min: 20000, p50: 20000, p99: 20000 };
+      await sim.setChannel('bank_a', { payout_outcomes: { paid: 1 }, callback_drop_rate: 0, return_after_ms: back });
+    }
+  });
+
   function signed(body, secret, t = Math.floor(Date.now() / 1000)) {
     const mac = crypto.createHmac('sha256', secret).update(`${t}.${body}`).digest('hex');
     return `t=${t},v1=${mac}`;
