@@ -478,6 +478,20 @@ static int update(struct engine *e, struct engine_cmd *cmd, struct loaded *l,
 	return save(e, l, NULL, cmd, cmd->lang);
 }
 
+/* Queues the capture (of `amount`) or the void of the intent's
+ * authorization, sent after the commit; `origin` gets its answer. */
+static struct engine_cmd *queue_operation(struct engine *e, struct engine_cmd *origin,
+					  struct loaded *l, enum channel_op op, int64_t amount)
+{
+	struct payment_attempt *a = find_attempt(l, l->pi.latest_attempt_id);
+	LEDGER_ASSERT(a && a->status == ATT_AUTHORIZED);
+	struct channel_request req;
+	channel_request_for(a, op, &req);
+	if (op == CH_OP_CAPTURE)
+		req.amount = amount;
+	return engine_queue_call(e, origin, a->channel, l->pi.merchant_id, l->pi.id, &req);
+}
+
 static int capture(struct engine *e, struct engine_cmd *cmd, struct loaded *l,
 		   enum exec_result *out)
 {
@@ -495,12 +509,7 @@ static int capture(struct engine *e, struct engine_cmd *cmd, struct loaded *l,
 	l->pi.capture_requested = amount;
 	if ((rc = save(e, l, NULL, NULL, cmd->lang)))
 		return rc;
-	struct payment_attempt *a = find_attempt(l, l->pi.latest_attempt_id);
-	LEDGER_ASSERT(a && a->status == ATT_AUTHORIZED);
-	struct channel_request req;
-	channel_request_for(a, CH_OP_CAPTURE, &req);
-	req.amount = amount;
-	carry(engine_queue_call(e, cmd, a->channel, l->pi.merchant_id, l->pi.id, &req), l);
+	carry(queue_operation(e, cmd, l, CH_OP_CAPTURE, amount), l);
 	*out = EXEC_CALL;
 	return CAT_OK;
 }
@@ -519,11 +528,7 @@ static int cancel(struct engine *e, struct engine_cmd *cmd, struct loaded *l,
 		l->pi.cancel_requested = true;
 		if ((rc = save(e, l, NULL, NULL, cmd->lang)))
 			return rc;
-		struct payment_attempt *a = find_attempt(l, l->pi.latest_attempt_id);
-		LEDGER_ASSERT(a && a->status == ATT_AUTHORIZED);
-		struct channel_request req;
-		channel_request_for(a, CH_OP_VOID, &req);
-		carry(engine_queue_call(e, cmd, a->channel, l->pi.merchant_id, l->pi.id, &req), l);
+		carry(queue_operation(e, cmd, l, CH_OP_VOID, 0), l);
 		*out = EXEC_CALL;
 		return CAT_OK;
 	}
@@ -747,12 +752,9 @@ static void resend_operation(struct engine *e, struct loaded *l, const struct pa
 	if (checks >= ENGINE_OPERATION_RESENDS_WARN)
 		log_msg(LOG_ERROR, "operation_not_done", "%s: the %s was sent %d times and is not done",
 			a->id, l->pi.capture_requested > 0 ? "capture" : "void", checks);
-	struct channel_request req;
 	bool capture = l->pi.capture_requested > 0;
-	channel_request_for(a, capture ? CH_OP_CAPTURE : CH_OP_VOID, &req);
-	if (capture)
-		req.amount = l->pi.capture_requested;
-	engine_queue_call(e, NULL, a->channel, l->pi.merchant_id, l->pi.id, &req)->checks = checks;
+	queue_operation(e, NULL, l, capture ? CH_OP_CAPTURE : CH_OP_VOID, l->pi.capture_requested)
+		->checks = checks;
 }
 
 /* A query's answer about an authorization whose capture or void was out

@@ -142,4 +142,63 @@ int sq_alert_open_for(struct store *s, const char *object_id, const char *kind,
 int sq_callback_seen(struct store *s, const char *channel, const char *id, int64_t now_ms);
 int sq_callback_expire(struct store *s, int64_t before_ms, long *removed);
 
+/* ---- sqlite_records.c: what the record files share ---------------------- */
+
+#define SQ_PAGE_MAX 100 /* store_page.limit: 1..SQ_PAGE_MAX */
+#define SQ_CHUNK 64     /* records per read of the unbounded walks */
+
+/* The statements of a paged list, newest first: ?1 the merchant, ?2 the
+ * cursor id, ?3 the row count; `where` may use ?4 and up. */
+#define SQ_PAGE_FIRST(cols, table, where) \
+	"SELECT " cols " FROM " table " WHERE " where " ORDER BY id DESC LIMIT ?3"
+#define SQ_PAGE_AFTER(cols, table, where) \
+	"SELECT " cols " FROM " table " WHERE " where " AND id < ?2 ORDER BY id DESC LIMIT ?3"
+#define SQ_PAGE_BEFORE(cols, table, where) \
+	"SELECT " cols " FROM " table " WHERE " where " AND id > ?2 ORDER BY id ASC LIMIT ?3"
+#define SQ_PAGES(X, NAME, cols, table, where)                  \
+	X(NAME##_FIRST, SQ_PAGE_FIRST(cols, table, where))    \
+	X(NAME##_AFTER, SQ_PAGE_AFTER(cols, table, where))    \
+	X(NAME##_BEFORE, SQ_PAGE_BEFORE(cols, table, where))
+
+int sq_bind_text(sqlite3_stmt *st, int i, const char *text);
+/* A heap string: NULL stays NULL. */
+int sq_bind_heap(sqlite3_stmt *st, int i, const char *text);
+/* A heap copy of a text column, NULL for SQL NULL. */
+int sq_heap(sqlite3_stmt *st, int col, char **out);
+
+/* A record kind: how to read one from a row and free its heap fields. */
+struct sq_kind {
+	size_t size;
+	size_t id_offset; /* of its char id[ID_MAX] (walks by id) */
+	int (*read)(sqlite3_stmt *st, void *rec); /* zeroes rec first; clearable on error */
+	void (*clear)(void *rec);
+};
+void sq_clear_nothing(void *rec);
+
+/* Steps a bound INSERT or UPDATE and resets it.  A reference to a row
+ * that does not exist is CAT_NO_SUCH_OBJECT; a unique index (not the
+ * primary key) refusing the row is `unique_rc` when that is not 0.
+ * SQLite has undone the statement either way: the transaction goes on. */
+int sq_write(struct sq_store *s, sqlite3_stmt *st, const char *op, int unique_rc);
+/* An UPDATE that must match exactly one row. */
+int sq_updated(struct sq_store *s, int rc);
+/* Reads up to cap rows of the bound query st into buf (records of kind
+ * k), resets st and sets *n.  On error the records read stay in buf for
+ * the caller to clear (*n of them). */
+int sq_fetch(struct sq_store *s, sqlite3_stmt *st, const struct sq_kind *k, char *buf, int cap,
+	     int *n);
+void sq_clear_all(const struct sq_kind *k, char *buf, int n);
+/* The one record the bound query st finds, into out. */
+int sq_one(struct sq_store *s, sqlite3_stmt *st, const struct sq_kind *k, void *out);
+
+enum sq_dir { SQ_FIRST, SQ_AFTER, SQ_BEFORE };
+/* Checks a page request; its cursor (or NULL) and direction. */
+int sq_page_check(const char *merchant_id, const struct store_page *page, store_each_fn each,
+		  const char **cursor, enum sq_dir *dir);
+/* Reads the page from the bound query st (limit + 1 rows, to know
+ * whether more follow) and delivers it newest first. */
+int sq_page_deliver(struct sq_store *s, sqlite3_stmt *st, const struct sq_kind *k,
+		    const struct store_page *page, enum sq_dir dir, store_each_fn each, void *ctx,
+		    bool *has_more);
+
 #endif

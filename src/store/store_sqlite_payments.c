@@ -37,7 +37,7 @@
  * SQP_PAGE_MAX records, plus one to learn has_more) is read whole and the
  * statement reset before `each` runs, so `each` may use the store freely,
  * writes included.  The unbounded walks (attempt_unsettled,
- * refund_pending) read SQP_CHUNK records at a time by id, also with no
+ * refund_pending) read SQ_CHUNK records at a time by id, also with no
  * statement running during the callbacks; outside a transaction each
  * chunk is its own snapshot.  Records passed to `each` and their heap
  * fields are freed when it returns. */
@@ -52,8 +52,6 @@
 #include "store/sqlite_internal.h"
 #include "store/store.h"
 
-#define SQP_PAGE_MAX 100     /* store_page.limit: 1..SQP_PAGE_MAX */
-#define SQP_CHUNK 64         /* records per read of the unbounded walks */
 #define SQP_SECRET_NAME_MAX 64
 
 /* The schema's CHECK ranges and partial indexes spell these values out. */
@@ -126,19 +124,6 @@ static_assert(IDEM_IN_FLIGHT == 0 && IDEM_DONE == 1, "idem_state vs 0003 schema"
 #define SQP_IDEM_COLS \
 	"merchant_id, key, fingerprint, state, http_status, response, object_id, created_ms"
 
-/* The three statements of a page of `table` under condition `where`:
- * ?1 merchant, ?2 cursor id, ?3 rows wanted, ?4 the filter (if any). */
-#define SQP_PAGE_FIRST(cols, table, where) \
-	"SELECT " cols " FROM " table " WHERE " where " ORDER BY id DESC LIMIT ?3"
-#define SQP_PAGE_AFTER(cols, table, where) \
-	"SELECT " cols " FROM " table " WHERE " where " AND id < ?2 ORDER BY id DESC LIMIT ?3"
-#define SQP_PAGE_BEFORE(cols, table, where) \
-	"SELECT " cols " FROM " table " WHERE " where " AND id > ?2 ORDER BY id ASC LIMIT ?3"
-#define SQP_PAGES(X, NAME, cols, table, where)                       \
-	X(NAME##_FIRST, SQP_PAGE_FIRST(cols, table, where))          \
-	X(NAME##_AFTER, SQP_PAGE_AFTER(cols, table, where))          \
-	X(NAME##_BEFORE, SQP_PAGE_BEFORE(cols, table, where))
-
 #define SQP_STATEMENTS(X)                                                                    \
 	X(SECRET_GET, "SELECT value FROM secrets WHERE name = ?1")                           \
 	X(SECRET_INSERT, "INSERT INTO secrets (name, value) VALUES (?1, ?2) "                \
@@ -149,7 +134,7 @@ static_assert(IDEM_IN_FLIGHT == 0 && IDEM_DONE == 1, "idem_state vs 0003 schema"
 			 " WHERE id = ?1 AND merchant_id = ?2")                              \
 	X(INTENT_GET, "SELECT " SQP_INTENT_COLS " FROM payment_intents "                     \
 		      "WHERE id = ?1 AND merchant_id = ?2")                                  \
-	SQP_PAGES(X, INTENT_PAGE, SQP_INTENT_COLS, "payment_intents", "merchant_id = ?1")   \
+	SQ_PAGES(X, INTENT_PAGE, SQP_INTENT_COLS, "payment_intents", "merchant_id = ?1")   \
 	X(ATTEMPT_INSERT, "INSERT INTO payment_attempts (" SQP_ATTEMPT_COLS ") VALUES ("     \
 			  SQP_ATTEMPT_PARAMS ")")                                            \
 	X(ATTEMPT_UPDATE, "UPDATE payment_attempts SET " SQP_ATTEMPT_SET                    \
@@ -169,8 +154,8 @@ static_assert(IDEM_IN_FLIGHT == 0 && IDEM_DONE == 1, "idem_state vs 0003 schema"
 			 " WHERE id = ?1 AND merchant_id = ?2")                              \
 	X(REFUND_GET, "SELECT " SQP_REFUND_COLS " FROM refunds "                             \
 		      "WHERE id = ?1 AND merchant_id = ?2")                                  \
-	SQP_PAGES(X, REFUND_PAGE, SQP_REFUND_COLS, "refunds", "merchant_id = ?1")            \
-	SQP_PAGES(X, REFUND_OF_INTENT, SQP_REFUND_COLS, "refunds INDEXED BY refunds_intent", \
+	SQ_PAGES(X, REFUND_PAGE, SQP_REFUND_COLS, "refunds", "merchant_id = ?1")            \
+	SQ_PAGES(X, REFUND_OF_INTENT, SQP_REFUND_COLS, "refunds INDEXED BY refunds_intent", \
 		  "intent_id = ?4 AND merchant_id = ?1")                                     \
 	/* the WHERE of the partial index refunds_pending, verbatim */                       \
 	X(REFUND_PENDING, "SELECT " SQP_REFUND_COLS " FROM refunds "                         \
@@ -178,8 +163,8 @@ static_assert(IDEM_IN_FLIGHT == 0 && IDEM_DONE == 1, "idem_state vs 0003 schema"
 	X(EVENT_INSERT, "INSERT INTO events (" SQP_EVENT_COLS ") "                           \
 			"VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                                   \
 	X(EVENT_GET, "SELECT " SQP_EVENT_COLS " FROM events WHERE id = ?1 AND merchant_id = ?2") \
-	SQP_PAGES(X, EVENT_PAGE, SQP_EVENT_COLS, "events", "merchant_id = ?1")               \
-	SQP_PAGES(X, EVENT_OF_TYPE, SQP_EVENT_COLS, "events", "merchant_id = ?1 AND type = ?4") \
+	SQ_PAGES(X, EVENT_PAGE, SQP_EVENT_COLS, "events", "merchant_id = ?1")               \
+	SQ_PAGES(X, EVENT_OF_TYPE, SQP_EVENT_COLS, "events", "merchant_id = ?1 AND type = ?4") \
 	X(IDEM_GET, "SELECT " SQP_IDEM_COLS " FROM idempotency_keys "                        \
 		    "WHERE merchant_id = ?1 AND key = ?2")                                   \
 	X(IDEM_PUT, "INSERT INTO idempotency_keys (" SQP_IDEM_COLS ") "                      \
@@ -285,42 +270,13 @@ static bool sqp_idem_ok(const struct store_idem *r)
 
 /* ---- binding and reading columns ------------------------------------------- */
 
-static int sqp_bind_text(sqlite3_stmt *st, int i, const char *text)
-{
-	return sqlite3_bind_text(st, i, text, -1, SQLITE_STATIC);
-}
-
-/* A heap string: NULL stays NULL. */
-static int sqp_bind_heap(sqlite3_stmt *st, int i, const char *text)
-{
-	return text ? sqlite3_bind_text(st, i, text, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
-}
-
 /* The eight pm_* columns from parameter i. */
 static int sqp_bind_pm(sqlite3_stmt *st, int i, const struct payment_method *m)
 {
-	return sqlite3_bind_int(st, i, (int)m->type) | sqp_bind_text(st, i + 1, m->id) |
-	       sqp_bind_text(st, i + 2, m->brand) | sqp_bind_text(st, i + 3, m->last4) |
+	return sqlite3_bind_int(st, i, (int)m->type) | sq_bind_text(st, i + 1, m->id) |
+	       sq_bind_text(st, i + 2, m->brand) | sq_bind_text(st, i + 3, m->last4) |
 	       sqlite3_bind_int(st, i + 4, m->exp_month) | sqlite3_bind_int(st, i + 5, m->exp_year) |
-	       sqp_bind_text(st, i + 6, m->fingerprint) | sqp_bind_text(st, i + 7, m->token);
-}
-
-/* A heap copy of a text column, NULL for SQL NULL. */
-static int sqp_heap(sqlite3_stmt *st, int col, char **out)
-{
-	*out = NULL;
-	if (sqlite3_column_type(st, col) == SQLITE_NULL)
-		return CAT_OK;
-	const unsigned char *text = sqlite3_column_text(st, col);
-	size_t len = (size_t)sqlite3_column_bytes(st, col);
-	char *copy = text || !len ? malloc(len + 1) : NULL;
-	if (!copy)
-		return sq_misuse("read", "out of memory");
-	if (len)
-		memcpy(copy, text, len);
-	copy[len] = '\0';
-	*out = copy;
-	return CAT_OK;
+	       sq_bind_text(st, i + 6, m->fingerprint) | sq_bind_text(st, i + 7, m->token);
 }
 
 /* The eight pm_* columns from column col. */
@@ -341,35 +297,27 @@ static int sqp_read_pm(sqlite3_stmt *st, int col, struct payment_method *m)
 	return rc;
 }
 
-/* A record kind: how to read one from a row and free its heap fields. */
-struct sqp_kind {
-	size_t size;
-	size_t id_offset; /* of its char id[ID_MAX] */
-	int (*read)(sqlite3_stmt *st, void *rec); /* zeroes rec first; clearable on error */
-	void (*clear)(void *rec);
-};
-
 /* ---- intents --------------------------------------------------------------- */
 
 static int sqp_bind_intent(struct sq_store *s, sqlite3_stmt *st, const struct payment_intent *pi)
 {
-	int b = sqp_bind_text(st, 1, pi->id) | sqp_bind_text(st, 2, pi->merchant_id) |
-		sqlite3_bind_int64(st, 3, pi->amount) | sqp_bind_text(st, 4, pi->currency) |
+	int b = sq_bind_text(st, 1, pi->id) | sq_bind_text(st, 2, pi->merchant_id) |
+		sqlite3_bind_int64(st, 3, pi->amount) | sq_bind_text(st, 4, pi->currency) |
 		sqlite3_bind_int(st, 5, (int)pi->status) |
 		sqlite3_bind_int(st, 6, (int)pi->capture_method) |
 		sqlite3_bind_int64(st, 7, pi->amount_capturable) |
 		sqlite3_bind_int64(st, 8, pi->amount_received) |
 		sqlite3_bind_int64(st, 9, pi->amount_refunded) |
-		sqp_bind_heap(st, 10, pi->description) | sqp_bind_text(st, 11, pi->customer) |
-		sqp_bind_heap(st, 12, pi->metadata_json) | sqp_bind_pm(st, 13, &pi->method) |
-		sqp_bind_text(st, 21, pi->latest_attempt_id) |
+		sq_bind_heap(st, 10, pi->description) | sq_bind_text(st, 11, pi->customer) |
+		sq_bind_heap(st, 12, pi->metadata_json) | sqp_bind_pm(st, 13, &pi->method) |
+		sq_bind_text(st, 21, pi->latest_attempt_id) |
 		sqlite3_bind_int(st, 22, pi->attempt_count) |
 		sqlite3_bind_int(st, 23, pi->last_error_code) |
-		sqp_bind_text(st, 24, pi->last_error_attempt_id) |
-		sqp_bind_text(st, 25, pi->hold_transfer_id) |
+		sq_bind_text(st, 24, pi->last_error_attempt_id) |
+		sq_bind_text(st, 25, pi->hold_transfer_id) |
 		sqlite3_bind_int64(st, 26, pi->capture_requested) |
 		sqlite3_bind_int(st, 27, pi->cancel_requested ? 1 : 0) |
-		sqp_bind_text(st, 28, pi->cancellation_reason) |
+		sq_bind_text(st, 28, pi->cancellation_reason) |
 		sqlite3_bind_int64(st, 29, pi->canceled_ms) |
 		sqlite3_bind_int64(st, 30, pi->created_ms) |
 		sqlite3_bind_int64(st, 31, pi->updated_ms) |
@@ -401,11 +349,11 @@ static int sqp_read_intent(sqlite3_stmt *st, void *rec)
 	if (!rc)
 		rc = sq_text(st, 3, pi->currency, sizeof pi->currency);
 	if (!rc)
-		rc = sqp_heap(st, 9, &pi->description);
+		rc = sq_heap(st, 9, &pi->description);
 	if (!rc)
 		rc = sq_text(st, 10, pi->customer, sizeof pi->customer);
 	if (!rc)
-		rc = sqp_heap(st, 11, &pi->metadata_json);
+		rc = sq_heap(st, 11, &pi->metadata_json);
 	if (!rc)
 		rc = sqp_read_pm(st, 12, &pi->method);
 	if (!rc)
@@ -424,7 +372,7 @@ static void sqp_clear_intent(void *rec)
 	payment_intent_clear(rec);
 }
 
-static const struct sqp_kind sqp_intents = {
+static const struct sq_kind sqp_intents = {
 	.size = sizeof(struct payment_intent),
 	.id_offset = offsetof(struct payment_intent, id),
 	.read = sqp_read_intent,
@@ -435,13 +383,13 @@ static const struct sqp_kind sqp_intents = {
 
 static int sqp_bind_attempt(struct sq_store *s, sqlite3_stmt *st, const struct payment_attempt *a)
 {
-	int b = sqp_bind_text(st, 1, a->id) | sqp_bind_text(st, 2, a->intent_id) |
-		sqp_bind_text(st, 3, a->merchant_id) | sqlite3_bind_int(st, 4, a->seq) |
-		sqp_bind_text(st, 5, a->channel) | sqlite3_bind_int(st, 6, (int)a->status) |
-		sqlite3_bind_int64(st, 7, a->amount) | sqp_bind_text(st, 8, a->currency) |
+	int b = sq_bind_text(st, 1, a->id) | sq_bind_text(st, 2, a->intent_id) |
+		sq_bind_text(st, 3, a->merchant_id) | sqlite3_bind_int(st, 4, a->seq) |
+		sq_bind_text(st, 5, a->channel) | sqlite3_bind_int(st, 6, (int)a->status) |
+		sqlite3_bind_int64(st, 7, a->amount) | sq_bind_text(st, 8, a->currency) |
 		sqp_bind_pm(st, 9, &a->method) | sqlite3_bind_int(st, 17, a->capture ? 1 : 0) |
-		sqlite3_bind_int(st, 18, a->code) | sqp_bind_text(st, 19, a->raw_code) |
-		sqp_bind_text(st, 20, a->raw_message) | sqlite3_bind_int64(st, 21, a->created_ms) |
+		sqlite3_bind_int(st, 18, a->code) | sq_bind_text(st, 19, a->raw_code) |
+		sq_bind_text(st, 20, a->raw_message) | sqlite3_bind_int64(st, 21, a->created_ms) |
 		sqlite3_bind_int64(st, 22, a->finished_ms) |
 		sqlite3_bind_int64(st, 23, a->latency_ms) |
 		sqlite3_bind_int64(st, 24, a->next_check_ms) | sqlite3_bind_int(st, 25, a->checks) |
@@ -482,29 +430,24 @@ static int sqp_read_attempt(sqlite3_stmt *st, void *rec)
 	return rc;
 }
 
-static void sqp_clear_nothing(void *rec)
-{
-	(void)rec;
-}
-
-static const struct sqp_kind sqp_attempts = {
+static const struct sq_kind sqp_attempts = {
 	.size = sizeof(struct payment_attempt),
 	.id_offset = offsetof(struct payment_attempt, id),
 	.read = sqp_read_attempt,
-	.clear = sqp_clear_nothing,
+	.clear = sq_clear_nothing,
 };
 
 /* ---- refunds --------------------------------------------------------------- */
 
 static int sqp_bind_refund(struct sq_store *s, sqlite3_stmt *st, const struct refund *r)
 {
-	int b = sqp_bind_text(st, 1, r->id) | sqp_bind_text(st, 2, r->merchant_id) |
-		sqp_bind_text(st, 3, r->intent_id) | sqp_bind_text(st, 4, r->attempt_id) |
-		sqp_bind_text(st, 5, r->channel) | sqlite3_bind_int64(st, 6, r->amount) |
-		sqp_bind_text(st, 7, r->currency) | sqlite3_bind_int(st, 8, (int)r->status) |
-		sqp_bind_text(st, 9, r->reason) | sqlite3_bind_int(st, 10, r->failure_code) |
-		sqp_bind_text(st, 11, r->raw_code) | sqp_bind_heap(st, 12, r->metadata_json) |
-		sqp_bind_text(st, 13, r->hold_transfer_id) |
+	int b = sq_bind_text(st, 1, r->id) | sq_bind_text(st, 2, r->merchant_id) |
+		sq_bind_text(st, 3, r->intent_id) | sq_bind_text(st, 4, r->attempt_id) |
+		sq_bind_text(st, 5, r->channel) | sqlite3_bind_int64(st, 6, r->amount) |
+		sq_bind_text(st, 7, r->currency) | sqlite3_bind_int(st, 8, (int)r->status) |
+		sq_bind_text(st, 9, r->reason) | sqlite3_bind_int(st, 10, r->failure_code) |
+		sq_bind_text(st, 11, r->raw_code) | sq_bind_heap(st, 12, r->metadata_json) |
+		sq_bind_text(st, 13, r->hold_transfer_id) |
 		sqlite3_bind_int64(st, 14, r->created_ms) | sqlite3_bind_int64(st, 15, r->updated_ms);
 	return sq_bound(s, st, b);
 }
@@ -534,7 +477,7 @@ static int sqp_read_refund(sqlite3_stmt *st, void *rec)
 	if (!rc)
 		rc = sq_text(st, 10, r->raw_code, sizeof r->raw_code);
 	if (!rc)
-		rc = sqp_heap(st, 11, &r->metadata_json);
+		rc = sq_heap(st, 11, &r->metadata_json);
 	if (!rc)
 		rc = sq_text(st, 12, r->hold_transfer_id, sizeof r->hold_transfer_id);
 	return rc;
@@ -545,7 +488,7 @@ static void sqp_clear_refund(void *rec)
 	refund_clear(rec);
 }
 
-static const struct sqp_kind sqp_refunds = {
+static const struct sq_kind sqp_refunds = {
 	.size = sizeof(struct refund),
 	.id_offset = offsetof(struct refund, id),
 	.read = sqp_read_refund,
@@ -575,7 +518,7 @@ static int sqp_read_event(sqlite3_stmt *st, void *rec)
 	if (!rc)
 		rc = sq_text(st, 3, e->object_id, sizeof e->object_id);
 	if (!rc)
-		rc = sqp_heap(st, 4, &e->data_json);
+		rc = sq_heap(st, 4, &e->data_json);
 	return rc;
 }
 
@@ -584,7 +527,7 @@ static void sqp_clear_event(void *rec)
 	store_event_clear(rec);
 }
 
-static const struct sqp_kind sqp_events = {
+static const struct sq_kind sqp_events = {
 	.size = sizeof(struct store_event),
 	.id_offset = offsetof(struct store_event, id),
 	.read = sqp_read_event,
@@ -593,59 +536,9 @@ static const struct sqp_kind sqp_events = {
 
 /* ---- shared machinery ------------------------------------------------------ */
 
-/* Steps a bound INSERT or UPDATE and resets it.  A reference to a row
- * that does not exist (merchant, intent, attempt) is CAT_NO_SUCH_OBJECT;
- * SQLite has undone the statement, the transaction goes on. */
-static int sqp_write(struct sq_store *s, sqlite3_stmt *st, const char *op)
-{
-	int rc = sqlite3_step(st);
-	int out = CAT_OK;
-	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-		out = CAT_NO_SUCH_OBJECT;
-	else if (rc != SQLITE_DONE)
-		out = sq_fail(s, rc, op);
-	sqlite3_reset(st);
-	return out;
-}
-
-/* An UPDATE that must match exactly one row. */
-static int sqp_updated(struct sq_store *s, int rc)
-{
-	return rc ? rc : sqlite3_changes(s->db) == 1 ? CAT_OK : CAT_NO_SUCH_OBJECT;
-}
-
-/* Reads up to cap rows of the bound query st into buf (records of kind
- * k), resets st and sets *n.  On error the records read stay in buf for
- * the caller to clear (*n of them). */
-static int sqp_fetch(struct sq_store *s, sqlite3_stmt *st, const struct sqp_kind *k, char *buf,
-		     int cap, int *n)
-{
-	*n = 0;
-	while (*n < cap) {
-		int rc = sq_row(s, st);
-		if (rc)
-			return rc == CAT_NO_SUCH_OBJECT ? CAT_OK : rc;
-		void *rec = buf + (size_t)*n * k->size;
-		if ((rc = k->read(st, rec))) {
-			k->clear(rec);
-			sqlite3_reset(st);
-			return rc;
-		}
-		(*n)++;
-	}
-	sqlite3_reset(st);
-	return CAT_OK;
-}
-
-static void sqp_clear_all(const struct sqp_kind *k, char *buf, int n)
-{
-	for (int i = 0; i < n; i++)
-		k->clear(buf + (size_t)i * k->size);
-}
-
 /* One record by id, scoped to merchant_id unless that is NULL: the
  * statement's ?1 is the id, ?2 the merchant. */
-static int sqp_get(struct sq_store *s, enum sqp_stmt_id id, const struct sqp_kind *k,
+static int sqp_get(struct sq_store *s, enum sqp_stmt_id id, const struct sq_kind *k,
 		   const char *merchant_id, const char *record_id, bool scoped, void *out)
 {
 	if (!out)
@@ -654,94 +547,63 @@ static int sqp_get(struct sq_store *s, enum sqp_stmt_id id, const struct sqp_kin
 		return CAT_NO_SUCH_OBJECT;
 	sqlite3_stmt *st;
 	int rc = sqp_stmt(s, id, &st);
-	if (rc || (rc = sq_bound(s, st, sqp_bind_text(st, 1, record_id) |
-						(scoped ? sqp_bind_text(st, 2, merchant_id) : 0))))
+	if (rc || (rc = sq_bound(s, st, sq_bind_text(st, 1, record_id) |
+						(scoped ? sq_bind_text(st, 2, merchant_id) : 0))))
 		return rc;
-	if ((rc = sq_row(s, st)))
-		return rc;
-	rc = k->read(st, out);
-	sqlite3_reset(st);
-	if (rc)
-		k->clear(out);
-	return rc;
+	return sq_one(s, st, k, out);
 }
 
-enum sqp_dir { SQP_FIRST, SQP_AFTER, SQP_BEFORE };
 
 /* A paged list: its statements by [filtered][direction]. */
 struct sqp_pages {
-	const struct sqp_kind *kind;
+	const struct sq_kind *kind;
 	enum sqp_stmt_id stmt[2][3];
 };
 
 static int sqp_list(struct sq_store *s, const struct sqp_pages *q, const char *merchant_id,
 		    const struct store_page *page, store_each_fn each, void *ctx, bool *has_more)
 {
-	if (!page || !each || !sq_id_ok(merchant_id) || page->limit < 1 ||
-	    page->limit > SQP_PAGE_MAX || (page->starting_after && page->ending_before))
-		return CAT_PARAMETER_INVALID;
-	const char *cursor = page->starting_after ? page->starting_after : page->ending_before;
-	if (cursor && !sq_id_ok(cursor))
-		return CAT_PARAMETER_INVALID;
-	enum sqp_dir dir = page->starting_after ? SQP_AFTER
-			   : page->ending_before ? SQP_BEFORE
-						 : SQP_FIRST;
-	const struct sqp_kind *k = q->kind;
-	int cap = page->limit + 1, n = 0; /* one more: is there a next page? */
-	char *buf = calloc((size_t)cap, k->size);
-	if (!buf)
-		return sq_misuse("list", "out of memory");
+	const char *cursor;
+	enum sq_dir dir;
+	int rc = sq_page_check(merchant_id, page, each, &cursor, &dir);
 	sqlite3_stmt *st;
-	int rc = sqp_stmt(s, q->stmt[page->filter != NULL][dir], &st);
+	if (!rc)
+		rc = sqp_stmt(s, q->stmt[page->filter != NULL][dir], &st);
 	if (!rc) {
-		int b = sqp_bind_text(st, 1, merchant_id) | sqlite3_bind_int(st, 3, cap);
+		int b = sq_bind_text(st, 1, merchant_id) | sqlite3_bind_int(st, 3, page->limit + 1);
 		if (cursor)
-			b |= sqp_bind_text(st, 2, cursor);
+			b |= sq_bind_text(st, 2, cursor);
 		if (page->filter && sqlite3_bind_parameter_count(st) >= 4)
-			b |= sqp_bind_text(st, 4, page->filter);
+			b |= sq_bind_text(st, 4, page->filter);
 		rc = sq_bound(s, st, b);
 	}
-	if (!rc)
-		rc = sqp_fetch(s, st, k, buf, cap, &n);
-	if (!rc) {
-		bool more = n > page->limit;
-		int shown = more ? page->limit : n;
-		/* ending_before reads upwards from the cursor: the page is the
-		 * `shown` nearest to it, delivered newest first all the same. */
-		for (int i = 0; i < shown; i++)
-			each(ctx, buf + (size_t)(dir == SQP_BEFORE ? shown - 1 - i : i) * k->size);
-		if (has_more)
-			*has_more = more;
-	}
-	sqp_clear_all(k, buf, n);
-	free(buf);
-	return rc;
+	return rc ? rc : sq_page_deliver(s, st, q->kind, page, dir, each, ctx, has_more);
 }
 
-/* Every record the query `id` finds, SQP_CHUNK at a time in id order
+/* Every record the query `id` finds, SQ_CHUNK at a time in id order
  * (?1 the last id seen, ?2 the chunk size). */
-static int sqp_walk(struct sq_store *s, enum sqp_stmt_id id, const struct sqp_kind *k,
+static int sqp_walk(struct sq_store *s, enum sqp_stmt_id id, const struct sq_kind *k,
 		    store_each_fn each, void *ctx)
 {
 	if (!each)
 		return CAT_PARAMETER_INVALID;
-	char *buf = calloc(SQP_CHUNK, k->size);
+	char *buf = calloc(SQ_CHUNK, k->size);
 	if (!buf)
 		return sq_misuse("walk", "out of memory");
 	char after[ID_MAX] = "";
-	int rc = CAT_OK, n = SQP_CHUNK;
-	while (!rc && n == SQP_CHUNK) {
+	int rc = CAT_OK, n = SQ_CHUNK;
+	while (!rc && n == SQ_CHUNK) {
 		sqlite3_stmt *st;
 		n = 0;
 		if (!(rc = sqp_stmt(s, id, &st)) &&
-		    !(rc = sq_bound(s, st, sqp_bind_text(st, 1, after) |
-						   sqlite3_bind_int(st, 2, SQP_CHUNK))))
-			rc = sqp_fetch(s, st, k, buf, SQP_CHUNK, &n);
+		    !(rc = sq_bound(s, st, sq_bind_text(st, 1, after) |
+						   sqlite3_bind_int(st, 2, SQ_CHUNK))))
+			rc = sq_fetch(s, st, k, buf, SQ_CHUNK, &n);
 		for (int i = 0; !rc && i < n; i++)
 			each(ctx, buf + (size_t)i * k->size);
 		if (n > 0)
 			memcpy(after, buf + (size_t)(n - 1) * k->size + k->id_offset, ID_MAX);
-		sqp_clear_all(k, buf, n);
+		sq_clear_all(k, buf, n);
 	}
 	free(buf);
 	return rc;
@@ -753,7 +615,7 @@ static int sqp_secret_read(struct sq_store *s, const char *name, uint8_t out[32]
 {
 	sqlite3_stmt *st;
 	int rc = sqp_stmt(s, SQP_SECRET_GET, &st);
-	if (rc || (rc = sq_bound(s, st, sqp_bind_text(st, 1, name))) || (rc = sq_row(s, st)))
+	if (rc || (rc = sq_bound(s, st, sq_bind_text(st, 1, name))) || (rc = sq_row(s, st)))
 		return rc;
 	if (sqlite3_column_bytes(st, 0) != 32)
 		rc = sq_misuse("secret_get", "a stored secret is not 32 bytes");
@@ -771,9 +633,9 @@ static int sqp_secret_make(struct sq_store *s, const char *name, uint8_t out[32]
 	crypto_random_bytes(fresh, sizeof fresh);
 	sqlite3_stmt *st;
 	int rc = sqp_stmt(s, SQP_SECRET_INSERT, &st);
-	if (!rc && !(rc = sq_bound(s, st, sqp_bind_text(st, 1, name) |
+	if (!rc && !(rc = sq_bound(s, st, sq_bind_text(st, 1, name) |
 						  sqlite3_bind_blob(st, 2, fresh, 32, SQLITE_STATIC))))
-		rc = sqp_write(s, st, "secret_get");
+		rc = sq_write(s, st, "secret_get", 0);
 	explicit_bzero(fresh, sizeof fresh);
 	if (!rc)
 		rc = sqp_secret_read(s, name, out);
@@ -819,7 +681,7 @@ static int sqp_intent_write(struct store *base, enum sqp_stmt_id id,
 	sqlite3_stmt *st;
 	if ((rc = sqp_stmt(s, id, &st)) || (rc = sqp_bind_intent(s, st, pi)))
 		return rc;
-	return sqp_write(s, st, op);
+	return sq_write(s, st, op, 0);
 }
 
 int sq_intent_insert(struct store *base, const struct payment_intent *pi)
@@ -829,7 +691,7 @@ int sq_intent_insert(struct store *base, const struct payment_intent *pi)
 
 int sq_intent_update(struct store *base, const struct payment_intent *pi)
 {
-	return sqp_updated(sq(base), sqp_intent_write(base, SQP_INTENT_UPDATE, pi, "intent_update"));
+	return sq_updated(sq(base), sqp_intent_write(base, SQP_INTENT_UPDATE, pi, "intent_update"));
 }
 
 int sq_intent_get(struct store *base, const char *merchant_id, const char *id,
@@ -865,7 +727,7 @@ static int sqp_attempt_write(struct store *base, enum sqp_stmt_id id,
 	sqlite3_stmt *st;
 	if ((rc = sqp_stmt(s, id, &st)) || (rc = sqp_bind_attempt(s, st, a)))
 		return rc;
-	return sqp_write(s, st, op);
+	return sq_write(s, st, op, 0);
 }
 
 int sq_attempt_insert(struct store *base, const struct payment_attempt *a)
@@ -875,7 +737,7 @@ int sq_attempt_insert(struct store *base, const struct payment_attempt *a)
 
 int sq_attempt_update(struct store *base, const struct payment_attempt *a)
 {
-	return sqp_updated(sq(base),
+	return sq_updated(sq(base),
 			   sqp_attempt_write(base, SQP_ATTEMPT_UPDATE, a, "attempt_update"));
 }
 
@@ -897,10 +759,10 @@ int sq_attempt_list(struct store *base, const char *intent_id, struct payment_at
 		return CAT_OK;
 	sqlite3_stmt *st;
 	int n = 0, rc = sqp_stmt(s, SQP_ATTEMPT_OF_INTENT, &st);
-	if (rc || (rc = sq_bound(s, st, sqp_bind_text(st, 1, intent_id) |
+	if (rc || (rc = sq_bound(s, st, sq_bind_text(st, 1, intent_id) |
 						sqlite3_bind_int(st, 2, cap))))
 		return rc;
-	if ((rc = sqp_fetch(s, st, &sqp_attempts, (char *)out, cap, &n)))
+	if ((rc = sq_fetch(s, st, &sqp_attempts, (char *)out, cap, &n)))
 		return rc;
 	*count = n;
 	return CAT_OK;
@@ -930,7 +792,7 @@ static int sqp_refund_write(struct store *base, enum sqp_stmt_id id, const struc
 	sqlite3_stmt *st;
 	if ((rc = sqp_stmt(s, id, &st)) || (rc = sqp_bind_refund(s, st, r)))
 		return rc;
-	return sqp_write(s, st, op);
+	return sq_write(s, st, op, 0);
 }
 
 int sq_refund_insert(struct store *base, const struct refund *r)
@@ -940,7 +802,7 @@ int sq_refund_insert(struct store *base, const struct refund *r)
 
 int sq_refund_update(struct store *base, const struct refund *r)
 {
-	return sqp_updated(sq(base), sqp_refund_write(base, SQP_REFUND_UPDATE, r, "refund_update"));
+	return sq_updated(sq(base), sqp_refund_write(base, SQP_REFUND_UPDATE, r, "refund_update"));
 }
 
 int sq_refund_get(struct store *base, const char *merchant_id, const char *id, struct refund *out)
@@ -978,13 +840,13 @@ int sq_event_insert(struct store *base, const struct store_event *e)
 		return CAT_PARAMETER_INVALID;
 	sqlite3_stmt *st;
 	if ((rc = sqp_stmt(s, SQP_EVENT_INSERT, &st)) ||
-	    (rc = sq_bound(s, st, sqp_bind_text(st, 1, e->id) | sqp_bind_text(st, 2, e->merchant_id) |
-					  sqp_bind_text(st, 3, e->type) |
-					  sqp_bind_text(st, 4, e->object_id) |
-					  sqp_bind_heap(st, 5, e->data_json) |
+	    (rc = sq_bound(s, st, sq_bind_text(st, 1, e->id) | sq_bind_text(st, 2, e->merchant_id) |
+					  sq_bind_text(st, 3, e->type) |
+					  sq_bind_text(st, 4, e->object_id) |
+					  sq_bind_heap(st, 5, e->data_json) |
 					  sqlite3_bind_int64(st, 6, e->created_ms))))
 		return rc;
-	return sqp_write(s, st, "event_insert");
+	return sq_write(s, st, "event_insert", 0);
 }
 
 int sq_event_get(struct store *base, const char *merchant_id, const char *id,
@@ -1025,8 +887,8 @@ int sq_idem_get(struct store *base, const char *merchant_id, const char *key,
 		return CAT_NO_SUCH_OBJECT;
 	sqlite3_stmt *st;
 	int rc = sqp_stmt(s, SQP_IDEM_GET, &st);
-	if (rc || (rc = sq_bound(s, st, sqp_bind_text(st, 1, merchant_id) |
-						sqp_bind_text(st, 2, key))) ||
+	if (rc || (rc = sq_bound(s, st, sq_bind_text(st, 1, merchant_id) |
+						sq_bind_text(st, 2, key))) ||
 	    (rc = sq_row(s, st)))
 		return rc;
 	struct store_idem r = {0};
@@ -1043,7 +905,7 @@ int sq_idem_get(struct store *base, const char *merchant_id, const char *key,
 	if (!rc)
 		rc = sq_text(st, 6, r.object_id, sizeof r.object_id);
 	if (!rc)
-		rc = sqp_heap(st, 5, &r.response_json);
+		rc = sq_heap(st, 5, &r.response_json);
 	sqlite3_reset(st);
 	if (rc) {
 		store_idem_clear(&r);
@@ -1063,16 +925,16 @@ int sq_idem_put(struct store *base, const struct store_idem *r)
 		return CAT_PARAMETER_INVALID;
 	sqlite3_stmt *st;
 	if ((rc = sqp_stmt(s, SQP_IDEM_PUT, &st)) ||
-	    (rc = sq_bound(s, st, sqp_bind_text(st, 1, r->merchant_id) | sqp_bind_text(st, 2, r->key) |
+	    (rc = sq_bound(s, st, sq_bind_text(st, 1, r->merchant_id) | sq_bind_text(st, 2, r->key) |
 					  sqlite3_bind_blob(st, 3, r->fingerprint,
 							    sizeof r->fingerprint, SQLITE_STATIC) |
 					  sqlite3_bind_int(st, 4, (int)r->state) |
 					  sqlite3_bind_int(st, 5, r->http_status) |
-					  sqp_bind_heap(st, 6, r->response_json) |
-					  sqp_bind_text(st, 7, r->object_id) |
+					  sq_bind_heap(st, 6, r->response_json) |
+					  sq_bind_text(st, 7, r->object_id) |
 					  sqlite3_bind_int64(st, 8, r->created_ms))))
 		return rc;
-	return sqp_write(s, st, "idem_put");
+	return sq_write(s, st, "idem_put", 0);
 }
 
 int sq_idem_expire(struct store *base, int64_t before_ms, long *removed)
@@ -1088,7 +950,7 @@ int sq_idem_expire(struct store *base, int64_t before_ms, long *removed)
 	if ((rc = sqp_stmt(s, SQP_IDEM_EXPIRE, &st)) ||
 	    (rc = sq_bound(s, st, sqlite3_bind_int64(st, 1, before_ms) |
 					  sqlite3_bind_int(st, 2, STORE_IDEM_EXPIRE_MAX))) ||
-	    (rc = sqp_write(s, st, "idem_expire")))
+	    (rc = sq_write(s, st, "idem_expire", 0)))
 		return rc;
 	*removed = (long)sqlite3_changes(s->db);
 	return CAT_OK;

@@ -10,7 +10,7 @@
  * with CAT_PARAMETER_INVALID before any SQL; schema rules broken are
  * CAT_INTERNAL; a missing merchant or payout referred to is
  * CAT_NO_SUCH_OBJECT; updates match on id and merchant; get/list scoped
- * to a merchant; pages read whole and walks read SQOUT_CHUNK records at a
+ * to a merchant; pages read whole and walks read SQ_CHUNK records at a
  * time, so no statement runs while `each` does and `each` may write).
  * The small generic helpers (kinds, fetch, page, walk) are this file's
  * own copies of the payments file's, which keeps them static.
@@ -34,8 +34,6 @@
 #include "store/sqlite_internal.h"
 #include "store/store.h"
 
-#define SQOUT_PAGE_MAX 100 /* store_page.limit: 1..SQOUT_PAGE_MAX */
-#define SQOUT_CHUNK 64     /* records per read of the unbounded walks */
 /* The shortest and longest sealed number: 4 and 34 characters sealed. */
 #define SQOUT_SEALED_MIN (CRYPTO_SEAL_OVERHEAD + BANK_ACCOUNT_NUMBER_MIN)
 
@@ -90,19 +88,6 @@ static_assert(CRYPTO_SEAL_OVERHEAD + BANK_ACCOUNT_NUMBER_MAX <= PAYOUT_SEALED_MA
 #define SQOUT_ALERT_SET \
 	"level = ?5, status = ?6, message = ?7, updated_ms = ?9, resolved_ms = ?10"
 
-/* A page of `table` under `where`: ?1 merchant, ?2 cursor id, ?3 rows
- * wanted; a filter's value is ?4, a creation range ?5..?6. */
-#define SQOUT_PAGE_FIRST(cols, table, where) \
-	"SELECT " cols " FROM " table " WHERE " where " ORDER BY id DESC LIMIT ?3"
-#define SQOUT_PAGE_AFTER(cols, table, where) \
-	"SELECT " cols " FROM " table " WHERE " where " AND id < ?2 ORDER BY id DESC LIMIT ?3"
-#define SQOUT_PAGE_BEFORE(cols, table, where) \
-	"SELECT " cols " FROM " table " WHERE " where " AND id > ?2 ORDER BY id ASC LIMIT ?3"
-#define SQOUT_PAGES(X, NAME, cols, table, where)              \
-	X(NAME##_FIRST, SQOUT_PAGE_FIRST(cols, table, where)) \
-	X(NAME##_AFTER, SQOUT_PAGE_AFTER(cols, table, where)) \
-	X(NAME##_BEFORE, SQOUT_PAGE_BEFORE(cols, table, where))
-
 #define SQOUT_CREATED "created_ms BETWEEN ?5 AND ?6"
 #define SQOUT_OPEN "status IN (0, 1)" /* the partial indexes' condition */
 #define SQOUT_WATCHED "status IN (0, 1, 2)" /* payouts_due's (0009): paid ones too */
@@ -112,7 +97,7 @@ static_assert(CRYPTO_SEAL_OVERHEAD + BANK_ACCOUNT_NUMBER_MAX <= PAYOUT_SEALED_MA
 			    SQOUT_RECIPIENT_PARAMS ")")                                     \
 	X(RECIPIENT_GET, "SELECT " SQOUT_RECIPIENT_COLS " FROM recipients "                 \
 			 "WHERE id = ?1 AND merchant_id = ?2")                              \
-	SQOUT_PAGES(X, RECIPIENT_PAGE, SQOUT_RECIPIENT_COLS, "recipients", "merchant_id = ?1") \
+	SQ_PAGES(X, RECIPIENT_PAGE, SQOUT_RECIPIENT_COLS, "recipients", "merchant_id = ?1") \
 	X(PAYOUT_INSERT, "INSERT INTO payouts (" SQOUT_PAYOUT_COLS ") VALUES ("             \
 			 SQOUT_PAYOUT_PARAMS ")")                                           \
 	X(PAYOUT_UPDATE, "UPDATE payouts SET " SQOUT_PAYOUT_SET                             \
@@ -121,9 +106,9 @@ static_assert(CRYPTO_SEAL_OVERHEAD + BANK_ACCOUNT_NUMBER_MAX <= PAYOUT_SEALED_MA
 		      "WHERE id = ?1 AND merchant_id = ?2")                                 \
 	X(PAYOUT_BY_REFERENCE, "SELECT " SQOUT_PAYOUT_COLS " FROM payouts "                 \
 			       "WHERE rail_reference = ?1 AND rail_reference <> ''")        \
-	SQOUT_PAGES(X, PAYOUT_PAGE, SQOUT_PAYOUT_COLS, "payouts",                           \
+	SQ_PAGES(X, PAYOUT_PAGE, SQOUT_PAYOUT_COLS, "payouts",                           \
 		    "merchant_id = ?1 AND " SQOUT_CREATED)                                  \
-	SQOUT_PAGES(X, PAYOUT_OF_STATUS, SQOUT_PAYOUT_COLS, "payouts",                      \
+	SQ_PAGES(X, PAYOUT_OF_STATUS, SQOUT_PAYOUT_COLS, "payouts",                      \
 		    "merchant_id = ?1 AND status = ?4 AND " SQOUT_CREATED)                  \
 	/* walks: ?1 the last id seen, ?2 the chunk size */                                 \
 	X(PAYOUT_OPEN, "SELECT " SQOUT_PAYOUT_COLS " FROM payouts WHERE " SQOUT_OPEN        \
@@ -143,8 +128,8 @@ static_assert(CRYPTO_SEAL_OVERHEAD + BANK_ACCOUNT_NUMBER_MAX <= PAYOUT_SEALED_MA
 	X(ALERT_GET, "SELECT " SQOUT_ALERT_COLS " FROM alerts WHERE id = ?1 AND merchant_id = ?2") \
 	X(ALERT_OPEN_FOR, "SELECT " SQOUT_ALERT_COLS " FROM alerts "                        \
 			  "WHERE object_id = ?1 AND kind = ?2 AND status = 0")              \
-	SQOUT_PAGES(X, ALERT_PAGE, SQOUT_ALERT_COLS, "alerts", "merchant_id = ?1")          \
-	SQOUT_PAGES(X, ALERT_OF_STATUS, SQOUT_ALERT_COLS, "alerts",                         \
+	SQ_PAGES(X, ALERT_PAGE, SQOUT_ALERT_COLS, "alerts", "merchant_id = ?1")          \
+	SQ_PAGES(X, ALERT_OF_STATUS, SQOUT_ALERT_COLS, "alerts",                         \
 		    "merchant_id = ?1 AND status = ?4")                                     \
 	X(CALLBACK_SEEN, "INSERT INTO callback_ids (channel, id, seen_ms) "                 \
 			 "VALUES (?1, ?2, ?3) ON CONFLICT (channel, id) DO NOTHING")        \
@@ -232,42 +217,13 @@ static bool sqout_alert_ok(const struct alert *a)
 
 /* ---- binding and reading columns ------------------------------------------- */
 
-static int sqout_bind_text(sqlite3_stmt *st, int i, const char *text)
-{
-	return sqlite3_bind_text(st, i, text, -1, SQLITE_STATIC);
-}
-
-/* A heap string: NULL stays NULL. */
-static int sqout_bind_heap(sqlite3_stmt *st, int i, const char *text)
-{
-	return text ? sqlite3_bind_text(st, i, text, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
-}
-
 /* The six account_* columns from parameter i. */
 static int sqout_bind_account(sqlite3_stmt *st, int i, const struct bank_account *a)
 {
-	return sqout_bind_text(st, i, a->holder_name) | sqout_bind_text(st, i + 1, a->bank_code) |
-	       sqout_bind_text(st, i + 2, a->country) | sqout_bind_text(st, i + 3, a->last4) |
-	       sqout_bind_text(st, i + 4, a->fingerprint) |
+	return sq_bind_text(st, i, a->holder_name) | sq_bind_text(st, i + 1, a->bank_code) |
+	       sq_bind_text(st, i + 2, a->country) | sq_bind_text(st, i + 3, a->last4) |
+	       sq_bind_text(st, i + 4, a->fingerprint) |
 	       sqlite3_bind_blob(st, i + 5, a->sealed, (int)a->sealed_len, SQLITE_STATIC);
-}
-
-/* A heap copy of a text column, NULL for SQL NULL. */
-static int sqout_heap(sqlite3_stmt *st, int col, char **out)
-{
-	*out = NULL;
-	if (sqlite3_column_type(st, col) == SQLITE_NULL)
-		return CAT_OK;
-	const unsigned char *text = sqlite3_column_text(st, col);
-	size_t len = (size_t)sqlite3_column_bytes(st, col);
-	char *copy = text || !len ? malloc(len + 1) : NULL;
-	if (!copy)
-		return sq_misuse("read", "out of memory");
-	if (len)
-		memcpy(copy, text, len);
-	copy[len] = '\0';
-	*out = copy;
-	return CAT_OK;
 }
 
 /* The six account_* columns from column col. */
@@ -294,25 +250,13 @@ static int sqout_read_account(sqlite3_stmt *st, int col, struct bank_account *a)
 	return CAT_OK;
 }
 
-/* A record kind: how to read one from a row and free its heap fields. */
-struct sqout_kind {
-	size_t size;
-	int (*read)(sqlite3_stmt *st, void *rec); /* zeroes rec first; clearable on error */
-	void (*clear)(void *rec);
-};
-
-static void sqout_clear_nothing(void *rec)
-{
-	(void)rec;
-}
-
 /* ---- recipients ------------------------------------------------------------ */
 
 static int sqout_bind_recipient(struct sq_store *s, sqlite3_stmt *st, const struct recipient *r)
 {
-	int b = sqout_bind_text(st, 1, r->id) | sqout_bind_text(st, 2, r->merchant_id) |
-		sqout_bind_text(st, 3, r->name) | sqout_bind_text(st, 4, r->currency) |
-		sqout_bind_account(st, 5, &r->account) | sqout_bind_heap(st, 11, r->metadata_json) |
+	int b = sq_bind_text(st, 1, r->id) | sq_bind_text(st, 2, r->merchant_id) |
+		sq_bind_text(st, 3, r->name) | sq_bind_text(st, 4, r->currency) |
+		sqout_bind_account(st, 5, &r->account) | sq_bind_heap(st, 11, r->metadata_json) |
 		sqlite3_bind_int64(st, 12, r->created_ms);
 	return sq_bound(s, st, b);
 }
@@ -332,7 +276,7 @@ static int sqout_read_recipient(sqlite3_stmt *st, void *rec)
 	if (!rc)
 		rc = sqout_read_account(st, 4, &r->account);
 	if (!rc)
-		rc = sqout_heap(st, 10, &r->metadata_json);
+		rc = sq_heap(st, 10, &r->metadata_json);
 	return rc;
 }
 
@@ -341,7 +285,7 @@ static void sqout_clear_recipient(void *rec)
 	recipient_clear(rec);
 }
 
-static const struct sqout_kind sqout_recipients = {
+static const struct sq_kind sqout_recipients = {
 	.size = sizeof(struct recipient),
 	.read = sqout_read_recipient,
 	.clear = sqout_clear_recipient,
@@ -351,19 +295,19 @@ static const struct sqout_kind sqout_recipients = {
 
 static int sqout_bind_payout(struct sq_store *s, sqlite3_stmt *st, const struct payout *p)
 {
-	int b = sqout_bind_text(st, 1, p->id) | sqout_bind_text(st, 2, p->merchant_id) |
-		sqlite3_bind_int64(st, 3, p->amount) | sqout_bind_text(st, 4, p->currency) |
+	int b = sq_bind_text(st, 1, p->id) | sq_bind_text(st, 2, p->merchant_id) |
+		sqlite3_bind_int64(st, 3, p->amount) | sq_bind_text(st, 4, p->currency) |
 		sqlite3_bind_int(st, 5, (int)p->status) | sqlite3_bind_int(st, 6, (int)p->method) |
-		sqout_bind_text(st, 7, p->recipient_id) | sqout_bind_account(st, 8, &p->account) |
-		sqout_bind_heap(st, 14, p->description) | sqout_bind_heap(st, 15, p->metadata_json) |
-		sqout_bind_text(st, 16, p->rail) | sqout_bind_text(st, 17, p->rail_reference) |
+		sq_bind_text(st, 7, p->recipient_id) | sqout_bind_account(st, 8, &p->account) |
+		sq_bind_heap(st, 14, p->description) | sq_bind_heap(st, 15, p->metadata_json) |
+		sq_bind_text(st, 16, p->rail) | sq_bind_text(st, 17, p->rail_reference) |
 		sqlite3_bind_int(st, 18, p->rail_attempts) |
 		sqlite3_bind_int(st, 19, p->outcome_unknown ? 1 : 0) |
-		sqout_bind_text(st, 20, p->trace_id) |
+		sq_bind_text(st, 20, p->trace_id) |
 		sqlite3_bind_int64(st, 21, p->expected_arrival_ms) |
 		sqlite3_bind_int64(st, 22, p->arrived_ms) | sqlite3_bind_int(st, 23, p->failure_code) |
-		sqout_bind_text(st, 24, p->failure_reason) |
-		sqout_bind_text(st, 25, p->hold_transfer_id) |
+		sq_bind_text(st, 24, p->failure_reason) |
+		sq_bind_text(st, 25, p->hold_transfer_id) |
 		sqlite3_bind_int64(st, 26, p->next_poll_ms) | sqlite3_bind_int(st, 27, p->polls) |
 		sqlite3_bind_int(st, 28, p->overdue_level) | sqlite3_bind_int64(st, 29, p->created_ms) |
 		sqlite3_bind_int64(st, 30, p->updated_ms);
@@ -373,9 +317,9 @@ static int sqout_bind_payout(struct sq_store *s, sqlite3_stmt *st, const struct 
 /* The text columns of a payout after its account. */
 static int sqout_read_payout_texts(sqlite3_stmt *st, struct payout *p)
 {
-	int rc = sqout_heap(st, 13, &p->description);
+	int rc = sq_heap(st, 13, &p->description);
 	if (!rc)
-		rc = sqout_heap(st, 14, &p->metadata_json);
+		rc = sq_heap(st, 14, &p->metadata_json);
 	if (!rc)
 		rc = sq_text(st, 15, p->rail, sizeof p->rail);
 	if (!rc)
@@ -425,7 +369,7 @@ static void sqout_clear_payout(void *rec)
 	payout_clear(rec);
 }
 
-static const struct sqout_kind sqout_payouts = {
+static const struct sq_kind sqout_payouts = {
 	.size = sizeof(struct payout),
 	.read = sqout_read_payout,
 	.clear = sqout_clear_payout,
@@ -450,18 +394,18 @@ static int sqout_read_event(sqlite3_stmt *st, void *rec)
 	return rc;
 }
 
-static const struct sqout_kind sqout_events = {
+static const struct sq_kind sqout_events = {
 	.size = sizeof(struct payout_event),
 	.read = sqout_read_event,
-	.clear = sqout_clear_nothing,
+	.clear = sq_clear_nothing,
 };
 
 static int sqout_bind_alert(struct sq_store *s, sqlite3_stmt *st, const struct alert *a)
 {
-	int b = sqout_bind_text(st, 1, a->id) | sqout_bind_text(st, 2, a->merchant_id) |
-		sqout_bind_text(st, 3, a->kind) | sqout_bind_text(st, 4, a->object_id) |
+	int b = sq_bind_text(st, 1, a->id) | sq_bind_text(st, 2, a->merchant_id) |
+		sq_bind_text(st, 3, a->kind) | sq_bind_text(st, 4, a->object_id) |
 		sqlite3_bind_int(st, 5, a->level) | sqlite3_bind_int(st, 6, (int)a->status) |
-		sqout_bind_text(st, 7, a->message) | sqlite3_bind_int64(st, 8, a->created_ms) |
+		sq_bind_text(st, 7, a->message) | sqlite3_bind_int64(st, 8, a->created_ms) |
 		sqlite3_bind_int64(st, 9, a->updated_ms) | sqlite3_bind_int64(st, 10, a->resolved_ms);
 	return sq_bound(s, st, b);
 }
@@ -487,81 +431,16 @@ static int sqout_read_alert(sqlite3_stmt *st, void *rec)
 	return rc;
 }
 
-static const struct sqout_kind sqout_alerts = {
+static const struct sq_kind sqout_alerts = {
 	.size = sizeof(struct alert),
 	.read = sqout_read_alert,
-	.clear = sqout_clear_nothing,
+	.clear = sq_clear_nothing,
 };
 
 /* ---- shared machinery ------------------------------------------------------ */
 
-/* Steps a bound INSERT or UPDATE and resets it.  A reference to a row
- * that does not exist is CAT_NO_SUCH_OBJECT; a unique index (not the
- * primary key) refusing the row is `unique_rc` when that is not 0.
- * SQLite has undone the statement either way: the transaction goes on. */
-static int sqout_write(struct sq_store *s, sqlite3_stmt *st, const char *op, int unique_rc)
-{
-	int rc = sqlite3_step(st);
-	int out = CAT_OK;
-	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-		out = CAT_NO_SUCH_OBJECT;
-	else if (rc == SQLITE_CONSTRAINT_UNIQUE && unique_rc)
-		out = unique_rc;
-	else if (rc != SQLITE_DONE)
-		out = sq_fail(s, rc, op);
-	sqlite3_reset(st);
-	return out;
-}
-
-/* An UPDATE that must match exactly one row. */
-static int sqout_updated(struct sq_store *s, int rc)
-{
-	return rc ? rc : sqlite3_changes(s->db) == 1 ? CAT_OK : CAT_NO_SUCH_OBJECT;
-}
-
-/* Reads up to cap rows of the bound query st into buf, resets st and sets
- * *n.  On error the records read stay in buf for the caller to clear. */
-static int sqout_fetch(struct sq_store *s, sqlite3_stmt *st, const struct sqout_kind *k,
-		       char *buf, int cap, int *n)
-{
-	*n = 0;
-	while (*n < cap) {
-		int rc = sq_row(s, st);
-		if (rc)
-			return rc == CAT_NO_SUCH_OBJECT ? CAT_OK : rc;
-		void *rec = buf + (size_t)*n * k->size;
-		if ((rc = k->read(st, rec))) {
-			k->clear(rec);
-			sqlite3_reset(st);
-			return rc;
-		}
-		(*n)++;
-	}
-	sqlite3_reset(st);
-	return CAT_OK;
-}
-
-static void sqout_clear_all(const struct sqout_kind *k, char *buf, int n)
-{
-	for (int i = 0; i < n; i++)
-		k->clear(buf + (size_t)i * k->size);
-}
-
-/* The one record the bound query st finds, into out. */
-static int sqout_one(struct sq_store *s, sqlite3_stmt *st, const struct sqout_kind *k, void *out)
-{
-	int rc = sq_row(s, st);
-	if (rc)
-		return rc;
-	rc = k->read(st, out);
-	sqlite3_reset(st);
-	if (rc)
-		k->clear(out);
-	return rc;
-}
-
 /* One record by id, scoped to merchant_id: ?1 the id, ?2 the merchant. */
-static int sqout_get(struct sq_store *s, enum sqout_stmt_id id, const struct sqout_kind *k,
+static int sqout_get(struct sq_store *s, enum sqout_stmt_id id, const struct sq_kind *k,
 		     const char *merchant_id, const char *record_id, void *out)
 {
 	if (!out)
@@ -570,17 +449,15 @@ static int sqout_get(struct sq_store *s, enum sqout_stmt_id id, const struct sqo
 		return CAT_NO_SUCH_OBJECT;
 	sqlite3_stmt *st;
 	int rc = sqout_stmt(s, id, &st);
-	if (rc || (rc = sq_bound(s, st, sqout_bind_text(st, 1, record_id) |
-						sqout_bind_text(st, 2, merchant_id))))
+	if (rc || (rc = sq_bound(s, st, sq_bind_text(st, 1, record_id) |
+						sq_bind_text(st, 2, merchant_id))))
 		return rc;
-	return sqout_one(s, st, k, out);
+	return sq_one(s, st, k, out);
 }
-
-enum sqout_dir { SQOUT_FIRST, SQOUT_AFTER, SQOUT_BEFORE };
 
 /* A paged list: its statements by [filtered][direction]. */
 struct sqout_pages {
-	const struct sqout_kind *kind;
+	const struct sq_kind *kind;
 	enum sqout_stmt_id stmt[2][3];
 };
 
@@ -596,9 +473,9 @@ static int sqout_bind_page(struct sq_store *s, sqlite3_stmt *st, const char *mer
 			   const char *cursor, int cap, const struct sqout_narrow *nw)
 {
 	int params = sqlite3_bind_parameter_count(st);
-	int b = sqout_bind_text(st, 1, merchant_id) | sqlite3_bind_int(st, 3, cap);
+	int b = sq_bind_text(st, 1, merchant_id) | sqlite3_bind_int(st, 3, cap);
 	if (cursor)
-		b |= sqout_bind_text(st, 2, cursor);
+		b |= sq_bind_text(st, 2, cursor);
 	if (nw->filtered && params >= 4)
 		b |= sqlite3_bind_int(st, 4, nw->filter);
 	if (params >= 6)
@@ -611,39 +488,15 @@ static int sqout_list(struct sq_store *s, const struct sqout_pages *q, const cha
 		      const struct store_page *page, const struct sqout_narrow *nw,
 		      store_each_fn each, void *ctx, bool *has_more)
 {
-	if (!page || !each || !sq_id_ok(merchant_id) || page->limit < 1 ||
-	    page->limit > SQOUT_PAGE_MAX || (page->starting_after && page->ending_before))
-		return CAT_PARAMETER_INVALID;
-	const char *cursor = page->starting_after ? page->starting_after : page->ending_before;
-	if (cursor && !sq_id_ok(cursor))
-		return CAT_PARAMETER_INVALID;
-	enum sqout_dir dir = page->starting_after ? SQOUT_AFTER
-			     : page->ending_before ? SQOUT_BEFORE
-						   : SQOUT_FIRST;
-	const struct sqout_kind *k = q->kind;
-	int cap = page->limit + 1, n = 0; /* one more: is there a next page? */
-	char *buf = calloc((size_t)cap, k->size);
-	if (!buf)
-		return sq_misuse("list", "out of memory");
+	const char *cursor;
+	enum sq_dir dir;
+	int rc = sq_page_check(merchant_id, page, each, &cursor, &dir);
 	sqlite3_stmt *st;
-	int rc = sqout_stmt(s, q->stmt[nw->filtered][dir], &st);
 	if (!rc)
-		rc = sqout_bind_page(s, st, merchant_id, cursor, cap, nw);
+		rc = sqout_stmt(s, q->stmt[nw->filtered][dir], &st);
 	if (!rc)
-		rc = sqout_fetch(s, st, k, buf, cap, &n);
-	if (!rc) {
-		bool more = n > page->limit;
-		int shown = more ? page->limit : n;
-		/* ending_before reads upwards from the cursor: delivered newest
-		 * first all the same. */
-		for (int i = 0; i < shown; i++)
-			each(ctx, buf + (size_t)(dir == SQOUT_BEFORE ? shown - 1 - i : i) * k->size);
-		if (has_more)
-			*has_more = more;
-	}
-	sqout_clear_all(k, buf, n);
-	free(buf);
-	return rc;
+		rc = sqout_bind_page(s, st, merchant_id, cursor, page->limit + 1, nw);
+	return rc ? rc : sq_page_deliver(s, st, q->kind, page, dir, each, ctx, has_more);
 }
 
 /* Where a walk over payouts goes on from: the last one seen. */
@@ -652,7 +505,7 @@ struct sqout_cursor {
 	int64_t poll_ms;
 };
 
-/* Every payout the walk `id` finds, SQOUT_CHUNK at a time: ?1 the last id
+/* Every payout the walk `id` finds, SQ_CHUNK at a time: ?1 the last id
  * seen, ?2 the chunk size, and for the due walk ?3 before_ms and ?4 the
  * last next_poll_ms seen. */
 static int sqout_payout_walk(struct sq_store *s, enum sqout_stmt_id id, int64_t before_ms,
@@ -660,29 +513,29 @@ static int sqout_payout_walk(struct sq_store *s, enum sqout_stmt_id id, int64_t 
 {
 	if (!each)
 		return CAT_PARAMETER_INVALID;
-	struct payout *buf = calloc(SQOUT_CHUNK, sizeof *buf);
+	struct payout *buf = calloc(SQ_CHUNK, sizeof *buf);
 	if (!buf)
 		return sq_misuse("walk", "out of memory");
 	struct sqout_cursor at = {.id = "", .poll_ms = 0};
-	int rc = CAT_OK, n = SQOUT_CHUNK;
-	while (!rc && n == SQOUT_CHUNK) {
+	int rc = CAT_OK, n = SQ_CHUNK;
+	while (!rc && n == SQ_CHUNK) {
 		sqlite3_stmt *st;
 		n = 0;
 		if ((rc = sqout_stmt(s, id, &st)))
 			break;
-		int b = sqout_bind_text(st, 1, at.id) | sqlite3_bind_int(st, 2, SQOUT_CHUNK);
+		int b = sq_bind_text(st, 1, at.id) | sqlite3_bind_int(st, 2, SQ_CHUNK);
 		if (sqlite3_bind_parameter_count(st) >= 4)
 			b |= sqlite3_bind_int64(st, 3, before_ms) |
 			     sqlite3_bind_int64(st, 4, at.poll_ms);
 		if (!(rc = sq_bound(s, st, b)))
-			rc = sqout_fetch(s, st, &sqout_payouts, (char *)buf, SQOUT_CHUNK, &n);
+			rc = sq_fetch(s, st, &sqout_payouts, (char *)buf, SQ_CHUNK, &n);
 		if (!rc && n > 0) {
 			memcpy(at.id, buf[n - 1].id, ID_MAX);
 			at.poll_ms = buf[n - 1].next_poll_ms;
 		}
 		for (int i = 0; !rc && i < n; i++)
 			each(ctx, &buf[i]);
-		sqout_clear_all(&sqout_payouts, (char *)buf, n);
+		sq_clear_all(&sqout_payouts, (char *)buf, n);
 	}
 	free(buf);
 	return rc;
@@ -702,7 +555,7 @@ int sq_recipient_insert(struct store *base, const struct recipient *r)
 	if ((rc = sqout_stmt(s, SQOUT_RECIPIENT_INSERT, &st)) ||
 	    (rc = sqout_bind_recipient(s, st, r)))
 		return rc;
-	return sqout_write(s, st, "recipient_insert", 0);
+	return sq_write(s, st, "recipient_insert", 0);
 }
 
 int sq_recipient_get(struct store *base, const char *merchant_id, const char *id,
@@ -742,7 +595,7 @@ static int sqout_payout_write(struct store *base, enum sqout_stmt_id id, const s
 	sqlite3_stmt *st;
 	if ((rc = sqout_stmt(s, id, &st)) || (rc = sqout_bind_payout(s, st, p)))
 		return rc;
-	return sqout_write(s, st, op, 0);
+	return sq_write(s, st, op, 0);
 }
 
 int sq_payout_insert(struct store *base, const struct payout *p)
@@ -752,7 +605,7 @@ int sq_payout_insert(struct store *base, const struct payout *p)
 
 int sq_payout_update(struct store *base, const struct payout *p)
 {
-	return sqout_updated(sq(base),
+	return sq_updated(sq(base),
 			     sqout_payout_write(base, SQOUT_PAYOUT_UPDATE, p, "payout_update"));
 }
 
@@ -770,9 +623,9 @@ int sq_payout_find_reference(struct store *base, const char *rail_reference, str
 		return CAT_NO_SUCH_OBJECT;
 	sqlite3_stmt *st;
 	int rc = sqout_stmt(s, SQOUT_PAYOUT_BY_REFERENCE, &st);
-	if (rc || (rc = sq_bound(s, st, sqout_bind_text(st, 1, rail_reference))))
+	if (rc || (rc = sq_bound(s, st, sq_bind_text(st, 1, rail_reference))))
 		return rc;
-	return sqout_one(s, st, &sqout_payouts, out);
+	return sq_one(s, st, &sqout_payouts, out);
 }
 
 static const struct sqout_pages sqout_payout_pages = {
@@ -820,18 +673,18 @@ int sq_payout_event_insert(struct store *base, const struct payout_event *e)
 		return CAT_PARAMETER_INVALID;
 	sqlite3_stmt *st;
 	if ((rc = sqout_stmt(s, SQOUT_EVENT_INSERT, &st)) ||
-	    (rc = sq_bound(s, st, sqout_bind_text(st, 1, e->payout_id) |
+	    (rc = sq_bound(s, st, sq_bind_text(st, 1, e->payout_id) |
 					  sqlite3_bind_int(st, 2, e->seq) |
 					  sqlite3_bind_int64(st, 3, e->at_ms) |
 					  sqlite3_bind_int(st, 4, (int)e->status) |
-					  sqout_bind_text(st, 5, e->source) |
-					  sqout_bind_text(st, 6, e->code) |
-					  sqout_bind_text(st, 7, e->message))))
+					  sq_bind_text(st, 5, e->source) |
+					  sq_bind_text(st, 6, e->code) |
+					  sq_bind_text(st, 7, e->message))))
 		return rc;
-	return sqout_write(s, st, "payout_event_insert", 0);
+	return sq_write(s, st, "payout_event_insert", 0);
 }
 
-/* SQOUT_CHUNK lines at a time, by seq. */
+/* SQ_CHUNK lines at a time, by seq. */
 int sq_payout_event_list(struct store *base, const char *payout_id, store_each_fn each, void *ctx)
 {
 	struct sq_store *s = sq(base);
@@ -839,16 +692,16 @@ int sq_payout_event_list(struct store *base, const char *payout_id, store_each_f
 		return CAT_PARAMETER_INVALID;
 	if (!sq_id_ok(payout_id))
 		return CAT_OK;
-	struct payout_event buf[SQOUT_CHUNK];
-	int rc = CAT_OK, n = SQOUT_CHUNK, after = 0;
-	while (!rc && n == SQOUT_CHUNK) {
+	struct payout_event buf[SQ_CHUNK];
+	int rc = CAT_OK, n = SQ_CHUNK, after = 0;
+	while (!rc && n == SQ_CHUNK) {
 		sqlite3_stmt *st;
 		n = 0;
 		if (!(rc = sqout_stmt(s, SQOUT_EVENT_OF_PAYOUT, &st)) &&
-		    !(rc = sq_bound(s, st, sqout_bind_text(st, 1, payout_id) |
+		    !(rc = sq_bound(s, st, sq_bind_text(st, 1, payout_id) |
 						   sqlite3_bind_int(st, 2, after) |
-						   sqlite3_bind_int(st, 3, SQOUT_CHUNK))))
-			rc = sqout_fetch(s, st, &sqout_events, (char *)buf, SQOUT_CHUNK, &n);
+						   sqlite3_bind_int(st, 3, SQ_CHUNK))))
+			rc = sq_fetch(s, st, &sqout_events, (char *)buf, SQ_CHUNK, &n);
 		for (int i = 0; !rc && i < n; i++)
 			each(ctx, &buf[i]);
 		if (n > 0)
@@ -872,7 +725,7 @@ static int sqout_alert_write(struct store *base, enum sqout_stmt_id id, const st
 	if ((rc = sqout_stmt(s, id, &st)) || (rc = sqout_bind_alert(s, st, a)))
 		return rc;
 	/* alerts_open: another alert of this kind is open for the object */
-	return sqout_write(s, st, op, CAT_INVALID_STATE);
+	return sq_write(s, st, op, CAT_INVALID_STATE);
 }
 
 int sq_alert_insert(struct store *base, const struct alert *a)
@@ -882,7 +735,7 @@ int sq_alert_insert(struct store *base, const struct alert *a)
 
 int sq_alert_update(struct store *base, const struct alert *a)
 {
-	return sqout_updated(sq(base), sqout_alert_write(base, SQOUT_ALERT_UPDATE, a, "alert_update"));
+	return sq_updated(sq(base), sqout_alert_write(base, SQOUT_ALERT_UPDATE, a, "alert_update"));
 }
 
 int sq_alert_get(struct store *base, const char *merchant_id, const char *id, struct alert *out)
@@ -920,10 +773,10 @@ int sq_alert_open_for(struct store *base, const char *object_id, const char *kin
 		return CAT_NO_SUCH_OBJECT;
 	sqlite3_stmt *st;
 	int rc = sqout_stmt(s, SQOUT_ALERT_OPEN_FOR, &st);
-	if (rc || (rc = sq_bound(s, st, sqout_bind_text(st, 1, object_id) |
-						sqout_bind_text(st, 2, kind))))
+	if (rc || (rc = sq_bound(s, st, sq_bind_text(st, 1, object_id) |
+						sq_bind_text(st, 2, kind))))
 		return rc;
-	return sqout_one(s, st, &sqout_alerts, out);
+	return sq_one(s, st, &sqout_alerts, out);
 }
 
 /* ---- callback ids ---------------------------------------------------------- */
@@ -939,9 +792,9 @@ int sq_callback_seen(struct store *base, const char *channel, const char *id, in
 		return CAT_PARAMETER_INVALID;
 	sqlite3_stmt *st;
 	if ((rc = sqout_stmt(s, SQOUT_CALLBACK_SEEN, &st)) ||
-	    (rc = sq_bound(s, st, sqout_bind_text(st, 1, channel) | sqout_bind_text(st, 2, id) |
+	    (rc = sq_bound(s, st, sq_bind_text(st, 1, channel) | sq_bind_text(st, 2, id) |
 					  sqlite3_bind_int64(st, 3, now_ms))) ||
-	    (rc = sqout_write(s, st, "callback_seen", 0)))
+	    (rc = sq_write(s, st, "callback_seen", 0)))
 		return rc;
 	return sqlite3_changes(s->db) == 1 ? CAT_OK : CAT_IDEMPOTENCY_KEY_REUSED;
 }
@@ -959,7 +812,7 @@ int sq_callback_expire(struct store *base, int64_t before_ms, long *removed)
 	if ((rc = sqout_stmt(s, SQOUT_CALLBACK_EXPIRE, &st)) ||
 	    (rc = sq_bound(s, st, sqlite3_bind_int64(st, 1, before_ms) |
 					  sqlite3_bind_int(st, 2, STORE_CALLBACK_EXPIRE_MAX))) ||
-	    (rc = sqout_write(s, st, "callback_expire", 0)))
+	    (rc = sq_write(s, st, "callback_expire", 0)))
 		return rc;
 	*removed = (long)sqlite3_changes(s->db);
 	return CAT_OK;

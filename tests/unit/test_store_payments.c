@@ -22,11 +22,12 @@
 #include "store/schema.h"
 #include "store/store.h"
 #include "store/store_sqlite.h"
+#include "store_testkit.h"
 #include "tmpdb.h"
 
 #define NOW_MS ((int64_t)1767225600000) /* 2026-01-01 */
-#define M1 "acct_one"
-#define M2 "acct_two"
+#define M1 STK_M1
+#define M2 STK_M2
 
 /* The collectors below read a record's id at its start. */
 _Static_assert(offsetof(struct payment_intent, id) == 0, "id first");
@@ -50,48 +51,9 @@ TestSuite(store_payments, .init = setup, .fini = teardown);
 
 /* ---- helpers -------------------------------------------------------------- */
 
-static struct store *open_store(unsigned flags, int migrate_to)
-{
-	struct store_open_opts opts = {.flags = flags, .migrate_to = migrate_to};
-	struct store *s = NULL;
-	char err[256] = "";
-	int rc = store_open_sqlite(tdb.db, &opts, &s, err, sizeof err);
-	cr_assert_eq(rc, CAT_OK, "open %s: rc %d: %s", tdb.db, rc, err);
-	cr_assert_not_null(s);
-	return s;
-}
-
 static struct store *open_rw(void)
 {
-	return open_store(STORE_CREATE, 0);
-}
-
-static void begin(struct store *s)
-{
-	cr_assert_eq(store_begin(s), CAT_OK);
-}
-
-static void commit(struct store *s)
-{
-	cr_assert_eq(store_commit(s), CAT_OK);
-}
-
-/* A store with merchants M1 and M2. */
-static struct store *open_shops(void)
-{
-	struct store *s = open_rw();
-	char id[ID_MAX];
-	begin(s);
-	cr_assert_eq(s->ops->merchant_ensure(s, "one", M1, NOW_MS, id), CAT_OK);
-	cr_assert_eq(s->ops->merchant_ensure(s, "two", M2, NOW_MS, id), CAT_OK);
-	commit(s);
-	return s;
-}
-
-/* Ids that sort by n, like real ones sort by creation. */
-static void mkid(char out[ID_MAX], const char *prefix, int n)
-{
-	snprintf(out, ID_MAX, "%s_%024d", prefix, n);
+	return stk_open(&tdb, STORE_CREATE, 0);
 }
 
 static int64_t raw_int(const char *sql)
@@ -106,16 +68,6 @@ static int64_t raw_int(const char *sql)
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	return v;
-}
-
-static void expect_heap_eq(const char *got, const char *want, const char *what)
-{
-	if (!want)
-		cr_assert_null(got, "%s: NULL expected, got \"%s\"", what, got);
-	else {
-		cr_assert_not_null(got, "%s: \"%s\" expected, got NULL", what, want);
-		cr_assert_str_eq(got, want, "%s", what);
-	}
 }
 
 static struct payment_method card_method(int n)
@@ -166,11 +118,11 @@ static struct payment_intent full_intent(const char *merchant, int n)
 		.created_ms = NOW_MS + n,
 		.updated_ms = NOW_MS + 7,
 	};
-	mkid(pi.id, "pi", n);
+	stk_mkid(pi.id, "pi", n);
 	snprintf(pi.merchant_id, sizeof pi.merchant_id, "%s", merchant);
-	mkid(pi.latest_attempt_id, "ch", 900 + n);
-	mkid(pi.last_error_attempt_id, "ch", 800 + n);
-	mkid(pi.hold_transfer_id, "tr", 700 + n);
+	stk_mkid(pi.latest_attempt_id, "ch", 900 + n);
+	stk_mkid(pi.last_error_attempt_id, "ch", 800 + n);
+	stk_mkid(pi.hold_transfer_id, "tr", 700 + n);
 	return pi;
 }
 
@@ -179,7 +131,7 @@ static struct payment_intent bare_intent(const char *merchant, int n)
 {
 	struct payment_intent pi = {.amount = 100, .currency = "USD", .created_ms = NOW_MS + n,
 				    .updated_ms = NOW_MS + n};
-	mkid(pi.id, "pi", n);
+	stk_mkid(pi.id, "pi", n);
 	snprintf(pi.merchant_id, sizeof pi.merchant_id, "%s", merchant);
 	return pi;
 }
@@ -195,9 +147,9 @@ static void expect_intent_eq(const struct payment_intent *got, const struct paym
 	cr_assert_eq(got->amount_capturable, want->amount_capturable);
 	cr_assert_eq(got->amount_received, want->amount_received);
 	cr_assert_eq(got->amount_refunded, want->amount_refunded);
-	expect_heap_eq(got->description, want->description, "description");
+	stk_expect_heap_eq(got->description, want->description, "description");
 	cr_assert_str_eq(got->customer, want->customer);
-	expect_heap_eq(got->metadata_json, want->metadata_json, "metadata");
+	stk_expect_heap_eq(got->metadata_json, want->metadata_json, "metadata");
 	expect_method_eq(&got->method, &want->method);
 	cr_assert_str_eq(got->latest_attempt_id, want->latest_attempt_id);
 	cr_assert_eq(got->attempt_count, want->attempt_count);
@@ -232,7 +184,7 @@ static struct payment_attempt full_attempt(const char *merchant, const char *int
 		.next_check_ms = NOW_MS + n + 60000,
 		.checks = 2,
 	};
-	mkid(a.id, "ch", n);
+	stk_mkid(a.id, "ch", n);
 	snprintf(a.intent_id, sizeof a.intent_id, "%s", intent_id);
 	snprintf(a.merchant_id, sizeof a.merchant_id, "%s", merchant);
 	return a;
@@ -276,11 +228,11 @@ static struct refund full_refund(const char *merchant, const char *intent_id,
 		.created_ms = NOW_MS + n,
 		.updated_ms = NOW_MS + n + 1,
 	};
-	mkid(r.id, "re", n);
+	stk_mkid(r.id, "re", n);
 	snprintf(r.merchant_id, sizeof r.merchant_id, "%s", merchant);
 	snprintf(r.intent_id, sizeof r.intent_id, "%s", intent_id);
 	snprintf(r.attempt_id, sizeof r.attempt_id, "%s", attempt_id);
-	mkid(r.hold_transfer_id, "tr", 500 + n);
+	stk_mkid(r.hold_transfer_id, "tr", 500 + n);
 	return r;
 }
 
@@ -297,7 +249,7 @@ static void expect_refund_eq(const struct refund *got, const struct refund *want
 	cr_assert_str_eq(got->reason, want->reason);
 	cr_assert_eq(got->failure_code, want->failure_code);
 	cr_assert_str_eq(got->raw_code, want->raw_code);
-	expect_heap_eq(got->metadata_json, want->metadata_json, "metadata");
+	stk_expect_heap_eq(got->metadata_json, want->metadata_json, "metadata");
 	cr_assert_str_eq(got->hold_transfer_id, want->hold_transfer_id);
 	cr_assert_eq(got->created_ms, want->created_ms);
 	cr_assert_eq(got->updated_ms, want->updated_ms);
@@ -307,10 +259,10 @@ static struct store_event make_event(const char *merchant, int n, const char *ty
 				     const char *data)
 {
 	struct store_event e = {.data_json = (char *)data, .created_ms = NOW_MS + n};
-	mkid(e.id, "evt", n);
+	stk_mkid(e.id, "evt", n);
 	snprintf(e.merchant_id, sizeof e.merchant_id, "%s", merchant);
 	snprintf(e.type, sizeof e.type, "%s", type);
-	mkid(e.object_id, "pi", n);
+	stk_mkid(e.object_id, "pi", n);
 	return e;
 }
 
@@ -320,7 +272,7 @@ static void expect_event_eq(const struct store_event *got, const struct store_ev
 	cr_assert_str_eq(got->merchant_id, want->merchant_id);
 	cr_assert_str_eq(got->type, want->type);
 	cr_assert_str_eq(got->object_id, want->object_id);
-	expect_heap_eq(got->data_json, want->data_json, "data");
+	stk_expect_heap_eq(got->data_json, want->data_json, "data");
 	cr_assert_eq(got->created_ms, want->created_ms);
 }
 
@@ -349,52 +301,31 @@ static void insert_event(struct store *s, const struct store_event *e)
 }
 
 /* Collects the ids `each` sees. */
-#define SEEN_MAX 256
-struct seen {
-	int n;
-	char ids[SEEN_MAX][ID_MAX];
-};
-
-static void collect(void *ctx, const void *record)
-{
-	struct seen *seen = ctx;
-	cr_assert_lt(seen->n, SEEN_MAX);
-	snprintf(seen->ids[seen->n++], ID_MAX, "%s", (const char *)record);
-}
-
-static bool seen_has(const struct seen *seen, const char *id)
-{
-	for (int i = 0; i < seen->n; i++)
-		if (strcmp(seen->ids[i], id) == 0)
-			return true;
-	return false;
-}
-
 typedef int (*list_fn)(struct store *s, const char *merchant_id, const struct store_page *page,
 		       store_each_fn each, void *ctx, bool *has_more);
 
 static int list_page(struct store *s, list_fn list, const char *merchant,
-		     const struct store_page *page, struct seen *out, bool *more)
+		     const struct store_page *page, struct stk_seen *out, bool *more)
 {
 	memset(out, 0, sizeof *out);
-	return list(s, merchant, page, collect, out, more);
+	return list(s, merchant, page, stk_collect, out, more);
 }
 
 /* ---- round trips ---------------------------------------------------------- */
 
 Test(store_payments, intent_round_trip_and_update)
 {
-	struct store *s = open_shops();
+	struct store *s = stk_open_shops(&tdb, NOW_MS);
 	struct payment_intent full = full_intent(M1, 1);
 	struct payment_intent bare = bare_intent(M1, 2);
 	struct payment_intent empty = bare_intent(M1, 3);
 	empty.description = ""; /* "" is not NULL */
 	empty.metadata_json = "{}";
-	begin(s);
+	stk_begin(s);
 	insert_intent(s, &full);
 	insert_intent(s, &bare);
 	insert_intent(s, &empty);
-	commit(s);
+	stk_commit(s);
 	store_close(s);
 
 	s = open_rw();
@@ -419,7 +350,7 @@ Test(store_payments, intent_round_trip_and_update)
 	next.metadata_json = NULL;
 	next.method = card_method(5);
 	next.method.type = PM_ALIPAY;
-	mkid(next.latest_attempt_id, "ch", 5);
+	stk_mkid(next.latest_attempt_id, "ch", 5);
 	next.attempt_count = 4;
 	next.last_error_code = 0;
 	next.last_error_attempt_id[0] = '\0';
@@ -429,9 +360,9 @@ Test(store_payments, intent_round_trip_and_update)
 	next.canceled_ms = 0;
 	next.created_ms = 1;     /* not written */
 	next.updated_ms = NOW_MS + 99;
-	begin(s);
+	stk_begin(s);
 	cr_assert_eq(s->ops->intent_update(s, &next), CAT_OK);
-	commit(s);
+	stk_commit(s);
 	struct payment_intent got;
 	cr_assert_eq(s->ops->intent_get(s, M1, next.id, &got), CAT_OK);
 	next.created_ms = full.created_ms;
@@ -442,17 +373,17 @@ Test(store_payments, intent_round_trip_and_update)
 
 Test(store_payments, attempt_round_trip_update_and_list)
 {
-	struct store *s = open_shops();
+	struct store *s = stk_open_shops(&tdb, NOW_MS);
 	struct payment_intent pi = bare_intent(M1, 1);
 	struct payment_attempt a[5];
-	begin(s);
+	stk_begin(s);
 	insert_intent(s, &pi);
 	static const int seqs[5] = {3, 1, 2, 5, 4}; /* inserted out of order */
 	for (int i = 0; i < 5; i++) {
 		a[i] = full_attempt(M1, pi.id, 10 + i, seqs[i], (enum attempt_status)i);
 		insert_attempt(s, &a[i]);
 	}
-	commit(s);
+	stk_commit(s);
 
 	struct payment_attempt got;
 	cr_assert_eq(s->ops->attempt_get(s, a[0].id, &got), CAT_OK);
@@ -474,7 +405,7 @@ Test(store_payments, attempt_round_trip_update_and_list)
 	cr_assert_eq(s->ops->attempt_list(s, pi.id, list, 0, &n), CAT_OK);
 	cr_assert_eq(n, 0);
 	char unknown[ID_MAX];
-	mkid(unknown, "pi", 99);
+	stk_mkid(unknown, "pi", 99);
 	cr_assert_eq(s->ops->attempt_list(s, unknown, list, 5, &n), CAT_OK);
 	cr_assert_eq(n, 0);
 
@@ -494,9 +425,9 @@ Test(store_payments, attempt_round_trip_update_and_list)
 	next.latency_ms = -1;
 	next.next_check_ms = 0;
 	next.checks = 7;
-	begin(s);
+	stk_begin(s);
 	cr_assert_eq(s->ops->attempt_update(s, &next), CAT_OK);
-	commit(s);
+	stk_commit(s);
 	cr_assert_eq(s->ops->attempt_get(s, next.id, &got), CAT_OK);
 	next.seq = a[0].seq;
 	next.created_ms = a[0].created_ms;
@@ -506,7 +437,7 @@ Test(store_payments, attempt_round_trip_update_and_list)
 
 Test(store_payments, refund_round_trip_and_update)
 {
-	struct store *s = open_shops();
+	struct store *s = stk_open_shops(&tdb, NOW_MS);
 	struct payment_intent pi = bare_intent(M1, 1);
 	struct payment_attempt a = full_attempt(M1, pi.id, 1, 1, ATT_SUCCEEDED);
 	struct refund r = full_refund(M1, pi.id, a.id, 1, REFUND_PENDING);
@@ -516,12 +447,12 @@ Test(store_payments, refund_round_trip_and_update)
 	bare.raw_code[0] = '\0';
 	bare.hold_transfer_id[0] = '\0';
 	bare.failure_code = 0;
-	begin(s);
+	stk_begin(s);
 	insert_intent(s, &pi);
 	insert_attempt(s, &a);
 	insert_refund(s, &r);
 	insert_refund(s, &bare);
-	commit(s);
+	stk_commit(s);
 
 	struct refund got;
 	cr_assert_eq(s->ops->refund_get(s, M1, r.id, &got), CAT_OK);
@@ -542,9 +473,9 @@ Test(store_payments, refund_round_trip_and_update)
 	next.hold_transfer_id[0] = '\0';
 	next.created_ms = 1;
 	next.updated_ms = NOW_MS + 1000;
-	begin(s);
+	stk_begin(s);
 	cr_assert_eq(s->ops->refund_update(s, &next), CAT_OK);
-	commit(s);
+	stk_commit(s);
 	cr_assert_eq(s->ops->refund_get(s, M1, r.id, &got), CAT_OK);
 	next.created_ms = r.created_ms;
 	expect_refund_eq(&got, &next);
@@ -554,14 +485,14 @@ Test(store_payments, refund_round_trip_and_update)
 
 Test(store_payments, event_round_trip)
 {
-	struct store *s = open_shops();
+	struct store *s = stk_open_shops(&tdb, NOW_MS);
 	struct store_event e = make_event(M1, 1, "payment_intent.succeeded",
 					  "{\"id\":\"pi_1\",\"object\":\"payment_intent\"}");
 	struct store_event no_data = make_event(M1, 2, "charge.failed", NULL);
-	begin(s);
+	stk_begin(s);
 	insert_event(s, &e);
 	insert_event(s, &no_data);
-	commit(s);
+	stk_commit(s);
 	struct store_event got;
 	cr_assert_eq(s->ops->event_get(s, M1, e.id, &got), CAT_OK);
 	expect_event_eq(&got, &e);
@@ -588,13 +519,13 @@ static void check_heap_fields(void *ctx, const void *record)
 
 Test(store_payments, listed_records_are_whole)
 {
-	struct store *s = open_shops();
-	begin(s);
+	struct store *s = stk_open_shops(&tdb, NOW_MS);
+	stk_begin(s);
 	for (int i = 1; i <= 3; i++) {
 		struct payment_intent pi = full_intent(M1, i);
 		insert_intent(s, &pi);
 	}
-	commit(s);
+	stk_commit(s);
 	int count = 0;
 	bool more = true;
 	struct store_page page = {.limit = 10};
@@ -608,17 +539,17 @@ Test(store_payments, listed_records_are_whole)
 
 Test(store_payments, other_merchants_records_do_not_exist)
 {
-	struct store *s = open_shops();
+	struct store *s = stk_open_shops(&tdb, NOW_MS);
 	struct payment_intent pi = full_intent(M1, 1);
 	struct payment_attempt a = full_attempt(M1, pi.id, 1, 1, ATT_SUCCEEDED);
 	struct refund r = full_refund(M1, pi.id, a.id, 1, REFUND_PENDING);
 	struct store_event e = make_event(M1, 1, "payment_intent.created", "{}");
-	begin(s);
+	stk_begin(s);
 	insert_intent(s, &pi);
 	insert_attempt(s, &a);
 	insert_refund(s, &r);
 	insert_event(s, &e);
-	commit(s);
+	stk_commit(s);
 
 	struct payment_intent gi;
 	struct refund gr;
@@ -631,7 +562,7 @@ Test(store_payments, other_merchants_records_do_not_exist)
 	cr_assert_eq(s->ops->intent_get(s, M1, "", &gi), CAT_NO_SUCH_OBJECT);
 	cr_assert_eq(s->ops->intent_get(s, "acct_nobody", pi.id, &gi), CAT_NO_SUCH_OBJECT);
 
-	struct seen seen;
+	struct stk_seen seen;
 	bool more = true;
 	struct store_page page = {.limit = 100};
 	cr_assert_eq(list_page(s, s->ops->intent_list, M2, &page, &seen, &more), CAT_OK);
@@ -655,11 +586,11 @@ Test(store_payments, other_merchants_records_do_not_exist)
 	snprintf(r2.merchant_id, sizeof r2.merchant_id, M2);
 	struct payment_attempt a2 = a;
 	snprintf(a2.merchant_id, sizeof a2.merchant_id, M2);
-	begin(s);
+	stk_begin(s);
 	cr_assert_eq(s->ops->intent_update(s, &pi2), CAT_NO_SUCH_OBJECT);
 	cr_assert_eq(s->ops->refund_update(s, &r2), CAT_NO_SUCH_OBJECT);
 	cr_assert_eq(s->ops->attempt_update(s, &a2), CAT_NO_SUCH_OBJECT);
-	commit(s);
+	stk_commit(s);
 	cr_assert_eq(s->ops->intent_get(s, M1, pi.id, &gi), CAT_OK);
 	expect_intent_eq(&gi, &pi);
 	payment_intent_clear(&gi);
@@ -688,7 +619,7 @@ static void walk_forward(struct store *s, const struct paged *p, int limit)
 	int total = 0, pages = 0;
 	bool more = true;
 	while (more) {
-		struct seen seen;
+		struct stk_seen seen;
 		page.starting_after = cursor[0] ? cursor : NULL;
 		cr_assert_eq(list_page(s, p->list, M1, &page, &seen, &more), CAT_OK);
 		pages++;
@@ -715,11 +646,11 @@ static void walk_backward(struct store *s, const struct paged *p, int limit)
 {
 	struct store_page page = {.limit = limit, .filter = p->filter};
 	char cursor[ID_MAX];
-	mkid(cursor, p->prefix, 0); /* older than everything */
+	stk_mkid(cursor, p->prefix, 0); /* older than everything */
 	int total = 0, pages = 0;
 	bool more = true;
 	while (more) {
-		struct seen seen;
+		struct stk_seen seen;
 		page.ending_before = cursor;
 		cr_assert_eq(list_page(s, p->list, M1, &page, &seen, &more), CAT_OK);
 		pages++;
@@ -748,7 +679,7 @@ static void check_paging(struct store *s, const struct paged *p)
 		walk_backward(s, p, limits[i]);
 	}
 
-	struct seen seen;
+	struct stk_seen seen;
 	bool more;
 	/* first page */
 	struct store_page page = {.limit = 10, .filter = p->filter};
@@ -806,20 +737,20 @@ static void check_paging(struct store *s, const struct paged *p)
 	cr_assert_eq(list_page(s, p->list, M1, &page, &seen, &more), CAT_PARAMETER_INVALID);
 	page = (struct store_page){.limit = 5, .starting_after = "", .filter = p->filter};
 	cr_assert_eq(list_page(s, p->list, M1, &page, &seen, &more), CAT_PARAMETER_INVALID);
-	cr_assert_eq(p->list(s, M1, NULL, collect, &seen, &more), CAT_PARAMETER_INVALID);
+	cr_assert_eq(p->list(s, M1, NULL, stk_collect, &seen, &more), CAT_PARAMETER_INVALID);
 	/* has_more may be NULL */
 	page = (struct store_page){.limit = 5, .filter = p->filter};
 	memset(&seen, 0, sizeof seen);
-	cr_assert_eq(p->list(s, M1, &page, collect, &seen, NULL), CAT_OK);
+	cr_assert_eq(p->list(s, M1, &page, stk_collect, &seen, NULL), CAT_OK);
 	cr_assert_eq(seen.n, 5);
 }
 
 Test(store_payments, intent_pages)
 {
-	struct store *s = open_shops();
+	struct store *s = stk_open_shops(&tdb, NOW_MS);
 	struct paged p = {.list = s->ops->intent_list, .prefix = "pi",
 			  .filter = "ignored for intents"};
-	begin(s);
+	stk_begin(s);
 	for (int i = 0; i < PAGE_N; i++) {
 		struct payment_intent mine = bare_intent(M1, 2 * i + 2);
 		struct payment_intent theirs = bare_intent(M2, 2 * i + 3);
@@ -827,7 +758,7 @@ Test(store_payments, intent_pages)
 		insert_intent(s, &theirs);
 		snprintf(p.ids[i], ID_MAX, "%s", mine.id);
 	}
-	commit(s);
+	stk_commit(s);
 	check_paging(s, &p);
 	p.filter = NULL;
 	check_paging(s, &p);
@@ -836,14 +767,14 @@ Test(store_payments, intent_pages)
 
 Test(store_payments, refund_pages_and_intent_filter)
 {
-	struct store *s = open_shops();
+	struct store *s = stk_open_shops(&tdb, NOW_MS);
 	struct payment_intent pi = bare_intent(M1, 1), other = bare_intent(M1, 2);
 	struct payment_intent theirs = bare_intent(M2, 3);
 	struct payment_attempt a = full_attempt(M1, pi.id, 1, 1, ATT_SUCCEEDED);
 	struct payment_attempt oa = full_attempt(M1, other.id, 2, 1, ATT_SUCCEEDED);
 	struct payment_attempt ta = full_attempt(M2, theirs.id, 3, 1, ATT_SUCCEEDED);
 	struct paged p = {.list = s->ops->refund_list, .prefix = "re"};
-	begin(s);
+	stk_begin(s);
 	insert_intent(s, &pi);
 	insert_intent(s, &other);
 	insert_intent(s, &theirs);
@@ -860,12 +791,12 @@ Test(store_payments, refund_pages_and_intent_filter)
 		insert_refund(s, &foreign);
 		snprintf(p.ids[i], ID_MAX, "%s", mine.id);
 	}
-	commit(s);
+	stk_commit(s);
 	p.filter = pi.id;
 	check_paging(s, &p);
 
 	/* unfiltered: both of M1's intents */
-	struct seen seen;
+	struct stk_seen seen;
 	bool more;
 	struct store_page page = {.limit = 100};
 	cr_assert_eq(list_page(s, s->ops->refund_list, M1, &page, &seen, &more), CAT_OK);
@@ -884,9 +815,9 @@ Test(store_payments, refund_pages_and_intent_filter)
 
 Test(store_payments, event_pages_and_type_filter)
 {
-	struct store *s = open_shops();
+	struct store *s = stk_open_shops(&tdb, NOW_MS);
 	struct paged p = {.list = s->ops->event_list, .prefix = "evt"};
-	begin(s);
+	stk_begin(s);
 	for (int i = 0; i < PAGE_N; i++) {
 		struct store_event mine = make_event(M1, 3 * i + 2, "payment_intent.succeeded", "{}");
 		struct store_event other = make_event(M1, 3 * i + 3, "payment_intent.created", NULL);
@@ -897,11 +828,11 @@ Test(store_payments, event_pages_and_type_filter)
 		insert_event(s, &foreign);
 		snprintf(p.ids[i], ID_MAX, "%s", mine.id);
 	}
-	commit(s);
+	stk_commit(s);
 	p.filter = "payment_intent.succeeded";
 	check_paging(s, &p);
 
-	struct seen seen;
+	struct stk_seen seen;
 	bool more;
 	struct store_page page = {.limit = 100};
 	cr_assert_eq(list_page(s, s->ops->event_list, M1, &page, &seen, &more), CAT_OK);
@@ -926,7 +857,7 @@ Test(store_payments, event_pages_and_type_filter)
 
 struct settle_ctx {
 	struct store *s;
-	struct seen seen;
+	struct stk_seen seen;
 };
 
 /* Records the attempt and settles it on the spot: callbacks may write. */
@@ -934,7 +865,7 @@ static void settle_attempt(void *ctx, const void *record)
 {
 	struct settle_ctx *c = ctx;
 	struct payment_attempt a = *(const struct payment_attempt *)record;
-	collect(&c->seen, record);
+	stk_collect(&c->seen, record);
 	a.status = ATT_SUCCEEDED;
 	cr_assert_eq(c->s->ops->attempt_update(c->s, &a), CAT_OK);
 }
@@ -946,9 +877,9 @@ static bool unsettled_status(int status)
 
 Test(store_payments, attempt_unsettled_exactly_the_in_flight_ones)
 {
-	struct store *s = open_shops();
-	struct seen want = {0};
-	begin(s);
+	struct store *s = stk_open_shops(&tdb, NOW_MS);
+	struct stk_seen want = {0};
+	stk_begin(s);
 	/* 12 intents x 16 attempts, every status 24 times: 72 in flight,
 	 * more than the store reads at once */
 	for (int i = 0; i < 12; i++) {
@@ -960,28 +891,28 @@ Test(store_payments, attempt_unsettled_exactly_the_in_flight_ones)
 				full_attempt(pi.merchant_id, pi.id, n, k + 1, (enum attempt_status)status);
 			insert_attempt(s, &a);
 			if (unsettled_status(status))
-				collect(&want, a.id); /* in id order */
+				stk_collect(&want, a.id); /* in id order */
 		}
 	}
-	commit(s);
+	stk_commit(s);
 	cr_assert_eq(want.n, 72);
 
-	struct seen got = {0};
-	cr_assert_eq(s->ops->attempt_unsettled(s, collect, &got), CAT_OK);
+	struct stk_seen got = {0};
+	cr_assert_eq(s->ops->attempt_unsettled(s, stk_collect, &got), CAT_OK);
 	cr_assert_eq(got.n, want.n);
 	for (int i = 0; i < got.n; i++)
 		cr_assert_str_eq(got.ids[i], want.ids[i], "oldest first, each once");
 
 	/* the whole record arrives, and the callback may write */
 	struct settle_ctx c = {.s = s};
-	begin(s);
+	stk_begin(s);
 	cr_assert_eq(s->ops->attempt_unsettled(s, settle_attempt, &c), CAT_OK);
-	commit(s);
+	stk_commit(s);
 	cr_assert_eq(c.seen.n, want.n);
 	for (int i = 0; i < c.seen.n; i++)
 		cr_assert_str_eq(c.seen.ids[i], want.ids[i]);
 	memset(&got, 0, sizeof got);
-	cr_assert_eq(s->ops->attempt_unsettled(s, collect, &got), CAT_OK);
+	cr_assert_eq(s->ops->attempt_unsettled(s, stk_collect, &got), CAT_OK);
 	cr_assert_eq(got.n, 0);
 	cr_assert_eq(s->ops->attempt_unsettled(s, NULL, NULL), CAT_PARAMETER_INVALID);
 	store_close(s);
@@ -989,12 +920,12 @@ Test(store_payments, attempt_unsettled_exactly_the_in_flight_ones)
 
 Test(store_payments, refund_pending_exactly_the_pending_ones)
 {
-	struct store *s = open_shops();
+	struct store *s = stk_open_shops(&tdb, NOW_MS);
 	struct payment_intent pi = bare_intent(M1, 1), pi2 = bare_intent(M2, 2);
 	struct payment_attempt a = full_attempt(M1, pi.id, 1, 1, ATT_SUCCEEDED);
 	struct payment_attempt a2 = full_attempt(M2, pi2.id, 2, 1, ATT_SUCCEEDED);
-	struct seen want = {0};
-	begin(s);
+	struct stk_seen want = {0};
+	stk_begin(s);
 	insert_intent(s, &pi);
 	insert_intent(s, &pi2);
 	insert_attempt(s, &a);
@@ -1005,12 +936,12 @@ Test(store_payments, refund_pending_exactly_the_pending_ones)
 					: full_refund(M2, pi2.id, a2.id, n, st);
 		insert_refund(s, &r);
 		if (st == REFUND_PENDING)
-			collect(&want, r.id);
+			stk_collect(&want, r.id);
 	}
-	commit(s);
+	stk_commit(s);
 	cr_assert_eq(want.n, 40);
-	struct seen got = {0};
-	cr_assert_eq(s->ops->refund_pending(s, collect, &got), CAT_OK);
+	struct stk_seen got = {0};
+	cr_assert_eq(s->ops->refund_pending(s, stk_collect, &got), CAT_OK);
 	cr_assert_eq(got.n, want.n);
 	for (int i = 0; i < got.n; i++)
 		cr_assert_str_eq(got.ids[i], want.ids[i]);
@@ -1020,14 +951,14 @@ Test(store_payments, refund_pending_exactly_the_pending_ones)
 	cr_assert_eq(s->ops->refund_get(s, M1, want.ids[0], &r), CAT_NO_SUCH_OBJECT);
 	cr_assert_eq(s->ops->refund_get(s, M2, want.ids[0], &r), CAT_OK, "n = 12: M2's");
 	r.status = REFUND_SUCCEEDED;
-	begin(s);
+	stk_begin(s);
 	cr_assert_eq(s->ops->refund_update(s, &r), CAT_OK);
-	commit(s);
+	stk_commit(s);
 	refund_clear(&r);
 	memset(&got, 0, sizeof got);
-	cr_assert_eq(s->ops->refund_pending(s, collect, &got), CAT_OK);
+	cr_assert_eq(s->ops->refund_pending(s, stk_collect, &got), CAT_OK);
 	cr_assert_eq(got.n, want.n - 1);
-	cr_assert_not(seen_has(&got, want.ids[0]));
+	cr_assert_not(stk_seen_has(&got, want.ids[0]));
 	store_close(s);
 }
 
@@ -1050,14 +981,14 @@ static void expect_idem_eq(const struct store_idem *got, const struct store_idem
 	cr_assert_eq(memcmp(got->fingerprint, want->fingerprint, 32), 0);
 	cr_assert_eq(got->state, want->state);
 	cr_assert_eq(got->http_status, want->http_status);
-	expect_heap_eq(got->response_json, want->response_json, "response");
+	stk_expect_heap_eq(got->response_json, want->response_json, "response");
 	cr_assert_str_eq(got->object_id, want->object_id);
 	cr_assert_eq(got->created_ms, want->created_ms);
 }
 
 Test(store_payments, idem_put_replace_get_expire)
 {
-	struct store *s = open_shops();
+	struct store *s = stk_open_shops(&tdb, NOW_MS);
 	struct store_idem got;
 	cr_assert_eq(s->ops->idem_get(s, M1, "k1", &got), CAT_NO_SUCH_OBJECT);
 
@@ -1069,11 +1000,11 @@ Test(store_payments, idem_put_replace_get_expire)
 	struct store_idem longest = make_idem(M1, long_key, NOW_MS);
 	struct store_idem same_key_m2 = make_idem(M2, "k1", NOW_MS);
 	same_key_m2.fingerprint[0] ^= 0xff;
-	begin(s);
+	stk_begin(s);
 	cr_assert_eq(s->ops->idem_put(s, &in_flight), CAT_OK);
 	cr_assert_eq(s->ops->idem_put(s, &longest), CAT_OK);
 	cr_assert_eq(s->ops->idem_put(s, &same_key_m2), CAT_OK);
-	commit(s);
+	stk_commit(s);
 	cr_assert_eq(s->ops->idem_get(s, M1, "k1", &got), CAT_OK);
 	expect_idem_eq(&got, &in_flight);
 	cr_assert_null(got.response_json);
@@ -1090,9 +1021,9 @@ Test(store_payments, idem_put_replace_get_expire)
 	done.http_status = 402;
 	done.response_json = "{\"error\":{\"code\":\"card_declined\"}}";
 	snprintf(done.object_id, sizeof done.object_id, "pi_2");
-	begin(s);
+	stk_begin(s);
 	cr_assert_eq(s->ops->idem_put(s, &done), CAT_OK);
-	commit(s);
+	stk_commit(s);
 	cr_assert_eq(s->ops->idem_get(s, M1, "k1", &got), CAT_OK);
 	expect_idem_eq(&got, &done);
 	store_idem_clear(&got);
@@ -1100,33 +1031,33 @@ Test(store_payments, idem_put_replace_get_expire)
 	cr_assert_eq(raw_int("SELECT count(*) FROM idempotency_keys"), 3);
 
 	/* expire: strictly before before_ms */
-	begin(s);
+	stk_begin(s);
 	for (int i = 0; i < 10; i++) {
 		char key[16];
 		snprintf(key, sizeof key, "old%d", i);
 		struct store_idem r = make_idem(M1, key, NOW_MS - 1000 + i);
 		cr_assert_eq(s->ops->idem_put(s, &r), CAT_OK);
 	}
-	commit(s);
+	stk_commit(s);
 	long removed = -1;
-	begin(s);
+	stk_begin(s);
 	cr_assert_eq(s->ops->idem_expire(s, NOW_MS - 1000 + 4, &removed), CAT_OK);
 	cr_assert_eq(removed, 4);
 	cr_assert_eq(s->ops->idem_expire(s, NOW_MS - 1000 + 4, &removed), CAT_OK);
 	cr_assert_eq(removed, 0);
-	commit(s);
+	stk_commit(s);
 	cr_assert_eq(s->ops->idem_get(s, M1, "old3", &got), CAT_NO_SUCH_OBJECT);
 	cr_assert_eq(s->ops->idem_get(s, M1, "old4", &got), CAT_OK);
-	begin(s);
+	stk_begin(s);
 	cr_assert_eq(s->ops->idem_expire(s, NOW_MS, &removed), CAT_OK);
 	cr_assert_eq(removed, 6, "old4..old9; not the keys made at NOW_MS");
 	cr_assert_eq(raw_int("SELECT count(*) FROM idempotency_keys"), 9, "not yet committed");
-	commit(s);
+	stk_commit(s);
 	cr_assert_eq(raw_int("SELECT count(*) FROM idempotency_keys"), 3);
-	begin(s);
+	stk_begin(s);
 	cr_assert_eq(s->ops->idem_expire(s, NOW_MS + 1, &removed), CAT_OK);
 	cr_assert_eq(removed, 2, "across merchants");
-	commit(s);
+	stk_commit(s);
 	cr_assert_eq(s->ops->idem_get(s, M1, "k1", &got), CAT_OK, "made at NOW_MS + 10");
 	store_idem_clear(&got);
 	cr_assert_eq(raw_int("SELECT count(*) FROM idempotency_keys"), 1);
@@ -1134,7 +1065,7 @@ Test(store_payments, idem_put_replace_get_expire)
 	/* refusals */
 	struct store_idem bad = make_idem(M1, "k", NOW_MS);
 	bad.state = (enum idem_state)2;
-	begin(s);
+	stk_begin(s);
 	cr_assert_eq(s->ops->idem_put(s, &bad), CAT_PARAMETER_INVALID);
 	bad = make_idem(M1, "k", NOW_MS);
 	bad.key[0] = '\0';
@@ -1142,7 +1073,7 @@ Test(store_payments, idem_put_replace_get_expire)
 	bad = make_idem("acct_nobody", "k", NOW_MS);
 	cr_assert_eq(s->ops->idem_put(s, &bad), CAT_NO_SUCH_OBJECT, "unknown merchant");
 	cr_assert_eq(s->ops->idem_expire(s, NOW_MS, NULL), CAT_PARAMETER_INVALID);
-	commit(s);
+	stk_commit(s);
 	char too_long[STORE_IDEM_KEY_MAX + 2];
 	memset(too_long, 'y', sizeof too_long - 1);
 	too_long[sizeof too_long - 1] = '\0';
@@ -1153,23 +1084,23 @@ Test(store_payments, idem_put_replace_get_expire)
 
 Test(store_payments, idem_expire_is_bounded_per_call)
 {
-	struct store *s = open_shops();
+	struct store *s = stk_open_shops(&tdb, NOW_MS);
 	const int total = STORE_IDEM_EXPIRE_MAX + 5;
-	begin(s);
+	stk_begin(s);
 	for (int i = 0; i < total; i++) {
 		char key[32];
 		snprintf(key, sizeof key, "key-%d", i);
 		struct store_idem r = make_idem(i % 2 ? M1 : M2, key, NOW_MS + i);
 		cr_assert_eq(s->ops->idem_put(s, &r), CAT_OK);
 	}
-	commit(s);
+	stk_commit(s);
 	long removed = 0;
-	begin(s);
+	stk_begin(s);
 	cr_assert_eq(s->ops->idem_expire(s, NOW_MS + total, &removed), CAT_OK);
 	cr_assert_eq(removed, STORE_IDEM_EXPIRE_MAX);
 	cr_assert_eq(s->ops->idem_expire(s, NOW_MS + total, &removed), CAT_OK);
 	cr_assert_eq(removed, 5);
-	commit(s);
+	stk_commit(s);
 	cr_assert_eq(raw_int("SELECT count(*) FROM idempotency_keys"), 0);
 	store_close(s);
 }
@@ -1185,9 +1116,9 @@ Test(store_payments, secret_stable_across_reopen_and_distinct_per_name)
 	cr_assert_eq(s->ops->secret_get(s, "card_fingerprint", a), CAT_OK);
 	cr_assert_neq(memcmp(a, zero, 32), 0);
 	cr_assert_eq(raw_int("SELECT count(*) FROM secrets"), 1, "committed");
-	begin(s);
+	stk_begin(s);
 	cr_assert_eq(s->ops->secret_get(s, "webhook", b), CAT_OK);
-	commit(s);
+	stk_commit(s);
 	cr_assert_neq(memcmp(a, b, 32), 0, "one secret per name");
 	cr_assert_eq(s->ops->secret_get(s, "card_fingerprint", again), CAT_OK);
 	cr_assert_eq(memcmp(a, again, 32), 0);
@@ -1196,7 +1127,7 @@ Test(store_payments, secret_stable_across_reopen_and_distinct_per_name)
 	s = open_rw();
 	cr_assert_eq(s->ops->secret_get(s, "card_fingerprint", again), CAT_OK);
 	cr_assert_eq(memcmp(a, again, 32), 0, "stable across reopen");
-	begin(s);
+	stk_begin(s);
 	cr_assert_eq(s->ops->secret_get(s, "webhook", again), CAT_OK);
 	cr_assert_eq(memcmp(b, again, 32), 0);
 	/* made inside the caller's transaction: goes with it */
@@ -1208,7 +1139,7 @@ Test(store_payments, secret_stable_across_reopen_and_distinct_per_name)
 	store_close(s);
 
 	/* a reader sees the secrets but cannot make one */
-	s = open_store(STORE_READONLY, 0);
+	s = stk_open(&tdb, STORE_READONLY, 0);
 	cr_assert_eq(s->ops->secret_get(s, "card_fingerprint", again), CAT_OK);
 	cr_assert_eq(memcmp(a, again, 32), 0);
 	cr_assert_eq(s->ops->secret_get(s, "missing", again), CAT_NO_SUCH_OBJECT);
@@ -1221,15 +1152,15 @@ Test(store_payments, secret_stable_across_reopen_and_distinct_per_name)
 
 Test(store_payments, update_of_a_missing_id)
 {
-	struct store *s = open_shops();
+	struct store *s = stk_open_shops(&tdb, NOW_MS);
 	struct payment_intent pi = bare_intent(M1, 1);
 	struct payment_attempt a = full_attempt(M1, pi.id, 1, 1, ATT_PENDING);
 	struct refund r = full_refund(M1, pi.id, a.id, 1, REFUND_PENDING);
-	begin(s);
+	stk_begin(s);
 	cr_assert_eq(s->ops->intent_update(s, &pi), CAT_NO_SUCH_OBJECT);
 	cr_assert_eq(s->ops->attempt_update(s, &a), CAT_NO_SUCH_OBJECT);
 	cr_assert_eq(s->ops->refund_update(s, &r), CAT_NO_SUCH_OBJECT);
-	commit(s);
+	stk_commit(s);
 	cr_assert_eq(raw_int("SELECT (SELECT count(*) FROM payment_intents) + "
 			     "(SELECT count(*) FROM payment_attempts) + "
 			     "(SELECT count(*) FROM refunds)"),
@@ -1241,7 +1172,7 @@ Test(store_payments, update_of_a_missing_id)
 
 Test(store_payments, writes_need_a_transaction)
 {
-	struct store *s = open_shops();
+	struct store *s = stk_open_shops(&tdb, NOW_MS);
 	struct payment_intent pi = bare_intent(M1, 1);
 	struct store_event e = make_event(M1, 1, "x.y", NULL);
 	struct store_idem k = make_idem(M1, "k", NOW_MS);
@@ -1253,8 +1184,8 @@ Test(store_payments, writes_need_a_transaction)
 	store_close(s);
 	cr_assert_eq(raw_int("SELECT count(*) FROM payment_intents"), 0);
 
-	s = open_store(STORE_READONLY, 0);
-	begin(s);
+	s = stk_open(&tdb, STORE_READONLY, 0);
+	stk_begin(s);
 	cr_assert_eq(s->ops->intent_insert(s, &pi), CAT_INTERNAL);
 	cr_assert_eq(s->ops->event_insert(s, &e), CAT_INTERNAL);
 	store_rollback(s);
@@ -1264,9 +1195,9 @@ Test(store_payments, writes_need_a_transaction)
 /* Refused writes leave the rest of the batch intact and committable. */
 Test(store_payments, refused_writes_leave_the_batch)
 {
-	struct store *s = open_shops();
+	struct store *s = stk_open_shops(&tdb, NOW_MS);
 	struct payment_intent pi = bare_intent(M1, 1);
-	begin(s);
+	stk_begin(s);
 	insert_intent(s, &pi);
 
 	struct payment_intent bad = bare_intent("acct_nobody", 2);
@@ -1292,7 +1223,7 @@ Test(store_payments, refused_writes_leave_the_batch)
 	cr_assert_eq(s->ops->intent_insert(s, &pi), CAT_INTERNAL, "duplicate id");
 
 	char unknown[ID_MAX];
-	mkid(unknown, "pi", 77);
+	stk_mkid(unknown, "pi", 77);
 	struct payment_attempt orphan = full_attempt(M1, unknown, 1, 1, ATT_PENDING);
 	cr_assert_eq(s->ops->attempt_insert(s, &orphan), CAT_NO_SUCH_OBJECT, "unknown intent");
 	struct payment_attempt a = full_attempt(M1, pi.id, 1, 1, ATT_PENDING);
@@ -1309,7 +1240,7 @@ Test(store_payments, refused_writes_leave_the_batch)
 	cr_assert_eq(s->ops->refund_insert(s, &r), CAT_INTERNAL);
 	struct store_event e = make_event(M1, 1, "", NULL);
 	cr_assert_eq(s->ops->event_insert(s, &e), CAT_PARAMETER_INVALID, "no type");
-	commit(s);
+	stk_commit(s);
 
 	cr_assert_eq(raw_int("SELECT count(*) FROM payment_intents"), 1);
 	cr_assert_eq(raw_int("SELECT count(*) FROM payment_attempts"), 1);
@@ -1326,16 +1257,16 @@ Test(store_payments, refused_writes_leave_the_batch)
 
 Test(store_payments, upgrade_from_version_2)
 {
-	struct store *s = open_store(STORE_CREATE, 2);
+	struct store *s = stk_open(&tdb, STORE_CREATE, 2);
 	char mid[ID_MAX];
 	int v = 0;
 	cr_assert_eq(s->ops->schema_version(s, &v), CAT_OK);
 	cr_assert_eq(v, 2);
-	begin(s);
+	stk_begin(s);
 	cr_assert_eq(s->ops->merchant_ensure(s, "one", M1, NOW_MS, mid), CAT_OK);
 	struct payment_intent pi = full_intent(M1, 1);
 	cr_assert_neq(s->ops->intent_insert(s, &pi), CAT_OK, "no payments tables at version 2");
-	commit(s);
+	stk_commit(s);
 	store_close(s);
 	cr_assert_eq(raw_int("PRAGMA user_version"), 2);
 	cr_assert_eq(raw_int("SELECT count(*) FROM sqlite_schema WHERE name = 'payment_intents'"),
@@ -1345,11 +1276,11 @@ Test(store_payments, upgrade_from_version_2)
 	cr_assert_eq(s->ops->schema_version(s, &v), CAT_OK);
 	cr_assert_eq(v, store_migration_count);
 	cr_assert_geq(v, 3);
-	begin(s);
+	stk_begin(s);
 	cr_assert_eq(s->ops->merchant_ensure(s, "one", "acct_new", NOW_MS, mid), CAT_OK);
 	cr_assert_str_eq(mid, M1, "the merchant of version 2 is kept");
 	insert_intent(s, &pi);
-	commit(s);
+	stk_commit(s);
 	struct payment_intent got;
 	cr_assert_eq(s->ops->intent_get(s, M1, pi.id, &got), CAT_OK);
 	expect_intent_eq(&got, &pi);
@@ -1392,7 +1323,7 @@ static void ignore(void *ctx, const void *record)
  * none running once an operation returns. */
 Test(store_payments, statements_prepared_once)
 {
-	struct store *s = open_shops();
+	struct store *s = stk_open_shops(&tdb, NOW_MS);
 	sqlite3 *db = store_sqlite_db(s);
 	int warm = 0, busy = 0;
 	for (int round = 0; round < 30; round++) {
@@ -1405,7 +1336,7 @@ Test(store_payments, statements_prepared_once)
 		struct store_idem k = make_idem(M1, key, NOW_MS + round);
 		uint8_t secret[32];
 		long removed;
-		begin(s);
+		stk_begin(s);
 		insert_intent(s, &pi);
 		insert_attempt(s, &a);
 		insert_refund(s, &r);
@@ -1418,7 +1349,7 @@ Test(store_payments, statements_prepared_once)
 		cr_assert_eq(s->ops->refund_update(s, &r), CAT_OK);
 		cr_assert_eq(s->ops->idem_expire(s, NOW_MS + round - 5, &removed), CAT_OK);
 		cr_assert_eq(s->ops->secret_get(s, "card_fingerprint", secret), CAT_OK);
-		commit(s);
+		stk_commit(s);
 
 		struct payment_intent gi;
 		cr_assert_eq(s->ops->intent_get(s, M1, pi.id, &gi), CAT_OK);
@@ -1471,11 +1402,11 @@ Test(store_payments, account_list_by_prefix)
 					    "merchant:acct_a:pending:cny", "merchant:acct_ab:available:usd",
 					    "merchant:acct_b:available:cny", "world:cny"};
 	int64_t id;
-	begin(s);
+	stk_begin(s);
 	for (int i = 4; i >= 0; i--)
 		cr_assert_eq(s->ops->account_open(s, codes[i], i == 2 ? "USD" : "CNY", 0, NOW_MS, &id),
 			     CAT_OK);
-	commit(s);
+	stk_commit(s);
 	struct codes seen = {0};
 	cr_assert_eq(s->ops->account_list(s, "merchant:acct_a:", collect_code, &seen), CAT_OK);
 	cr_assert_eq(seen.n, 2);

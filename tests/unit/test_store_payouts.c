@@ -23,11 +23,12 @@
 #include "core/payout.h"
 #include "store/schema.h"
 #include "store/store.h"
+#include "store_testkit.h"
 #include "tmpdb.h"
 
 #define NOW_MS ((int64_t)1767225600000) /* 2026-01-01 */
-#define M1 "acct_one"
-#define M2 "acct_two"
+#define M1 STK_M1
+#define M2 STK_M2
 #define IBAN "DE89370400440532013000"
 #define IBAN_SPACED "DE89 3704 0044 0532 0130 00"
 
@@ -50,42 +51,6 @@ static void teardown(void)
 TestSuite(store_payouts, .init = setup, .fini = teardown);
 
 /* ---- helpers -------------------------------------------------------------- */
-
-static struct store *open_store(int migrate_to)
-{
-	struct store_open_opts opts = {.flags = STORE_CREATE, .migrate_to = migrate_to};
-	struct store *s = NULL;
-	char err[256] = "";
-	int rc = store_open_sqlite(tdb.db, &opts, &s, err, sizeof err);
-	cr_assert_eq(rc, CAT_OK, "open %s: rc %d: %s", tdb.db, rc, err);
-	return s;
-}
-
-static void begin(struct store *s)
-{
-	cr_assert_eq(store_begin(s), CAT_OK);
-}
-
-static void commit(struct store *s)
-{
-	cr_assert_eq(store_commit(s), CAT_OK);
-}
-
-static struct store *open_shops(void)
-{
-	struct store *s = open_store(0);
-	char id[ID_MAX];
-	begin(s);
-	cr_assert_eq(s->ops->merchant_ensure(s, "one", M1, NOW_MS, id), CAT_OK);
-	cr_assert_eq(s->ops->merchant_ensure(s, "two", M2, NOW_MS, id), CAT_OK);
-	commit(s);
-	return s;
-}
-
-static void mkid(char out[ID_MAX], const char *prefix, int n)
-{
-	snprintf(out, ID_MAX, "%s_%024d", prefix, n);
-}
 
 /* A destination as the engine makes it: the number normalised, sealed for
  * owner_id under the installation's key, fingerprinted, last4 kept. */
@@ -130,22 +95,12 @@ static void expect_account_eq(const struct bank_account *got, const struct bank_
 	cr_assert_eq(memcmp(got->sealed, want->sealed, want->sealed_len), 0);
 }
 
-static void expect_heap_eq(const char *got, const char *want, const char *what)
-{
-	if (!want)
-		cr_assert_null(got, "%s: NULL expected, got \"%s\"", what, got);
-	else {
-		cr_assert_not_null(got, "%s: \"%s\" expected, got NULL", what, want);
-		cr_assert_str_eq(got, want, "%s", what);
-	}
-}
-
 static struct recipient make_recipient(struct store *s, const char *merchant, int n,
 				       const char *number)
 {
 	struct recipient r = {.name = "Ada's shop 小店", .currency = "EUR",
 			      .metadata_json = "{\"seller\":\"42\"}", .created_ms = NOW_MS + n};
-	mkid(r.id, "rcp", n);
+	stk_mkid(r.id, "rcp", n);
 	snprintf(r.merchant_id, sizeof r.merchant_id, "%s", merchant);
 	r.account = make_account(s, r.id, number);
 	return r;
@@ -158,7 +113,7 @@ static void expect_recipient_eq(const struct recipient *got, const struct recipi
 	cr_assert_str_eq(got->name, want->name);
 	cr_assert_str_eq(got->currency, want->currency);
 	expect_account_eq(&got->account, &want->account);
-	expect_heap_eq(got->metadata_json, want->metadata_json, "metadata");
+	stk_expect_heap_eq(got->metadata_json, want->metadata_json, "metadata");
 	cr_assert_eq(got->created_ms, want->created_ms);
 }
 
@@ -186,11 +141,11 @@ static struct payout full_payout(struct store *s, const char *merchant, int n)
 		.created_ms = NOW_MS + n,
 		.updated_ms = NOW_MS + n + 5,
 	};
-	mkid(p.id, "po", n);
+	stk_mkid(p.id, "po", n);
 	snprintf(p.merchant_id, sizeof p.merchant_id, "%s", merchant);
-	mkid(p.recipient_id, "rcp", n);
-	mkid(p.rail_reference, "pa", n);
-	mkid(p.hold_transfer_id, "tr", n);
+	stk_mkid(p.recipient_id, "rcp", n);
+	stk_mkid(p.rail_reference, "pa", n);
+	stk_mkid(p.hold_transfer_id, "tr", n);
 	p.account = make_account(s, p.id, IBAN);
 	return p;
 }
@@ -201,7 +156,7 @@ static struct payout bare_payout(const char *merchant, int n, enum payout_status
 {
 	struct payout p = {.amount = 100 + n, .currency = "EUR", .status = status,
 			   .account = *acct, .created_ms = NOW_MS + n, .updated_ms = NOW_MS + n};
-	mkid(p.id, "po", n);
+	stk_mkid(p.id, "po", n);
 	snprintf(p.merchant_id, sizeof p.merchant_id, "%s", merchant);
 	return p;
 }
@@ -216,8 +171,8 @@ static void expect_payout_eq(const struct payout *got, const struct payout *want
 	cr_assert_eq(got->method, want->method);
 	cr_assert_str_eq(got->recipient_id, want->recipient_id);
 	expect_account_eq(&got->account, &want->account);
-	expect_heap_eq(got->description, want->description, "description");
-	expect_heap_eq(got->metadata_json, want->metadata_json, "metadata");
+	stk_expect_heap_eq(got->description, want->description, "description");
+	stk_expect_heap_eq(got->metadata_json, want->metadata_json, "metadata");
 	cr_assert_str_eq(got->rail, want->rail);
 	cr_assert_str_eq(got->rail_reference, want->rail_reference);
 	cr_assert_eq(got->rail_attempts, want->rail_attempts);
@@ -240,7 +195,7 @@ static struct alert make_alert(const char *merchant, int n, const char *object_i
 	struct alert a = {.kind = "payout_overdue", .level = 1, .status = ALERT_OPEN,
 			  .message = "Payout is 1 day overdue — 付款逾期", .created_ms = NOW_MS + n,
 			  .updated_ms = NOW_MS + n};
-	mkid(a.id, "al", n);
+	stk_mkid(a.id, "al", n);
 	snprintf(a.merchant_id, sizeof a.merchant_id, "%s", merchant);
 	snprintf(a.object_id, sizeof a.object_id, "%s", object_id);
 	return a;
@@ -261,28 +216,6 @@ static void expect_alert_eq(const struct alert *got, const struct alert *want)
 }
 
 /* Collects the ids (or timeline seqs) `each` sees. */
-#define SEEN_MAX 256
-struct seen {
-	int n;
-	char ids[SEEN_MAX][ID_MAX];
-	int64_t polls[SEEN_MAX];
-};
-
-static void collect(void *ctx, const void *record)
-{
-	struct seen *seen = ctx;
-	cr_assert_lt(seen->n, SEEN_MAX);
-	snprintf(seen->ids[seen->n++], ID_MAX, "%s", (const char *)record);
-}
-
-static bool seen_has(const struct seen *seen, const char *id)
-{
-	for (int i = 0; i < seen->n; i++)
-		if (strcmp(seen->ids[i], id) == 0)
-			return true;
-	return false;
-}
-
 static void insert_payout(struct store *s, const struct payout *p)
 {
 	int rc = s->ops->payout_insert(s, p);
@@ -290,29 +223,29 @@ static void insert_payout(struct store *s, const struct payout *p)
 }
 
 static int list_payouts(struct store *s, const char *merchant, const struct store_page *page,
-			const struct store_range *created, struct seen *out, bool *more)
+			const struct store_range *created, struct stk_seen *out, bool *more)
 {
 	memset(out, 0, sizeof *out);
-	return s->ops->payout_list(s, merchant, page, created, collect, out, more);
+	return s->ops->payout_list(s, merchant, page, created, stk_collect, out, more);
 }
 
 /* ---- round trips ---------------------------------------------------------- */
 
 Test(store_payouts, recipient_round_trip)
 {
-	struct store *s = open_shops();
+	struct store *s = stk_open_shops(&tdb, NOW_MS);
 	struct recipient r = make_recipient(s, M1, 1, IBAN_SPACED);
 	struct recipient bare = make_recipient(s, M1, 2, "12345678");
 	bare.metadata_json = NULL;
 	bare.account.bank_code[0] = '\0';
-	begin(s);
+	stk_begin(s);
 	cr_assert_eq(s->ops->recipient_insert(s, &r), CAT_OK);
 	cr_assert_eq(s->ops->recipient_insert(s, &bare), CAT_OK);
 	cr_assert_eq(s->ops->recipient_insert(s, &r), CAT_INTERNAL, "the same id twice");
-	commit(s);
+	stk_commit(s);
 	store_close(s);
 
-	s = open_store(0);
+	s = stk_open(&tdb, STORE_CREATE, 0);
 	struct recipient got = {0};
 	cr_assert_eq(s->ops->recipient_get(s, M1, r.id, &got), CAT_OK);
 	expect_recipient_eq(&got, &r);
@@ -330,30 +263,30 @@ Test(store_payouts, recipient_round_trip)
 	cr_assert_eq(s->ops->recipient_get(s, M1, "rcp_nope", &got), CAT_NO_SUCH_OBJECT);
 
 	struct store_page page = {.limit = 10};
-	struct seen seen = {0};
+	struct stk_seen seen = {0};
 	bool more = true;
-	cr_assert_eq(s->ops->recipient_list(s, M1, &page, collect, &seen, &more), CAT_OK);
+	cr_assert_eq(s->ops->recipient_list(s, M1, &page, stk_collect, &seen, &more), CAT_OK);
 	cr_assert_eq(seen.n, 2);
 	cr_assert_str_eq(seen.ids[0], bare.id, "newest first");
 	cr_assert_not(more);
 	memset(&seen, 0, sizeof seen);
-	cr_assert_eq(s->ops->recipient_list(s, M2, &page, collect, &seen, &more), CAT_OK);
+	cr_assert_eq(s->ops->recipient_list(s, M2, &page, stk_collect, &seen, &more), CAT_OK);
 	cr_assert_eq(seen.n, 0, "another merchant's recipients are not listed");
 	store_close(s);
 }
 
 Test(store_payouts, payout_round_trip_and_update)
 {
-	struct store *s = open_shops();
+	struct store *s = stk_open_shops(&tdb, NOW_MS);
 	struct payout full = full_payout(s, M1, 1);
 	struct payout bare = bare_payout(M1, 2, PO_PENDING, &full.account);
-	begin(s);
+	stk_begin(s);
 	insert_payout(s, &full);
 	insert_payout(s, &bare);
-	commit(s);
+	stk_commit(s);
 	store_close(s);
 
-	s = open_store(0);
+	s = stk_open(&tdb, STORE_CREATE, 0);
 	struct payout got = {0};
 	cr_assert_eq(s->ops->payout_get(s, M1, full.id, &got), CAT_OK);
 	expect_payout_eq(&got, &full);
@@ -373,7 +306,7 @@ Test(store_payouts, payout_round_trip_and_update)
 	next.description = NULL;
 	next.metadata_json = "{\"batch\":\"8\"}";
 	snprintf(next.rail, sizeof next.rail, "bank_eu2");
-	mkid(next.rail_reference, "pa", 99);
+	stk_mkid(next.rail_reference, "pa", 99);
 	next.rail_attempts = 3;
 	next.outcome_unknown = false;
 	snprintf(next.trace_id, sizeof next.trace_id, "TRACE-2");
@@ -381,7 +314,7 @@ Test(store_payouts, payout_round_trip_and_update)
 	next.arrived_ms = NOW_MS + 3;
 	next.failure_code = CAT_PAYOUT_RETURNED;
 	snprintf(next.failure_reason, sizeof next.failure_reason, "AC04");
-	mkid(next.hold_transfer_id, "tr", 98);
+	stk_mkid(next.hold_transfer_id, "tr", 98);
 	next.next_poll_ms = 0;
 	next.polls = 4;
 	next.overdue_level = 2;
@@ -390,16 +323,16 @@ Test(store_payouts, payout_round_trip_and_update)
 	sneaky.amount = 1;
 	snprintf(sneaky.currency, sizeof sneaky.currency, "USD");
 	sneaky.method = PO_STANDARD;
-	mkid(sneaky.recipient_id, "rcp", 77);
+	stk_mkid(sneaky.recipient_id, "rcp", 77);
 	sneaky.account = bare.account;
 	snprintf(sneaky.account.last4, sizeof sneaky.account.last4, "9999");
 	sneaky.created_ms = 1;
-	begin(s);
+	stk_begin(s);
 	cr_assert_eq(s->ops->payout_update(s, &sneaky), CAT_OK);
 	struct payout other = next;
 	snprintf(other.merchant_id, sizeof other.merchant_id, M2);
 	cr_assert_eq(s->ops->payout_update(s, &other), CAT_NO_SUCH_OBJECT, "another merchant's");
-	commit(s);
+	stk_commit(s);
 	cr_assert_eq(s->ops->payout_get(s, M1, full.id, &got), CAT_OK);
 	expect_payout_eq(&got, &next);
 	payout_clear(&got);
@@ -409,7 +342,7 @@ Test(store_payouts, payout_round_trip_and_update)
 	cr_assert_str_eq(got.id, full.id);
 	payout_clear(&got);
 	char old_ref[ID_MAX];
-	mkid(old_ref, "pa", 1);
+	stk_mkid(old_ref, "pa", 1);
 	cr_assert_eq(s->ops->payout_find_reference(s, old_ref, &got), CAT_NO_SUCH_OBJECT);
 	cr_assert_eq(s->ops->payout_find_reference(s, "", &got), CAT_NO_SUCH_OBJECT);
 	store_close(s);
@@ -422,11 +355,11 @@ Test(store_payouts, payout_round_trip_and_update)
 /* M1: payouts 1..25 (status n % 5, created NOW_MS + n); M2: 101..105. */
 static struct store *open_listed(struct bank_account *acct_out)
 {
-	struct store *s = open_shops();
+	struct store *s = stk_open_shops(&tdb, NOW_MS);
 	char owner[ID_MAX];
-	mkid(owner, "po", 0);
+	stk_mkid(owner, "po", 0);
 	struct bank_account acct = make_account(s, owner, IBAN);
-	begin(s);
+	stk_begin(s);
 	for (int n = 1; n <= LISTED; n++) {
 		struct payout p = bare_payout(M1, n, (enum payout_status)(n % 5), &acct);
 		insert_payout(s, &p);
@@ -435,7 +368,7 @@ static struct store *open_listed(struct bank_account *acct_out)
 		struct payout p = bare_payout(M2, n, PO_PENDING, &acct);
 		insert_payout(s, &p);
 	}
-	commit(s);
+	stk_commit(s);
 	if (acct_out)
 		*acct_out = acct;
 	return s;
@@ -446,14 +379,14 @@ static struct store *open_listed(struct bank_account *acct_out)
 static void walk_pages(struct store *s, const char *filter, const struct store_range *created,
 		       int limit, int want)
 {
-	char all[SEEN_MAX][ID_MAX];
+	char all[STK_SEEN_MAX][ID_MAX];
 	int total = 0;
 	char cursor[ID_MAX] = "";
 	bool more = true;
 	while (more) {
 		struct store_page page = {.limit = limit, .filter = filter,
 					  .starting_after = cursor[0] ? cursor : NULL};
-		struct seen seen;
+		struct stk_seen seen;
 		cr_assert_eq(list_payouts(s, M1, &page, created, &seen, &more), CAT_OK);
 		cr_assert(seen.n == limit || !more);
 		for (int i = 0; i < seen.n; i++) {
@@ -472,7 +405,7 @@ static void walk_pages(struct store *s, const char *filter, const struct store_r
 	more = true;
 	while (back >= 0) {
 		struct store_page page = {.limit = limit, .filter = filter, .ending_before = cursor};
-		struct seen seen;
+		struct stk_seen seen;
 		cr_assert_eq(list_payouts(s, M1, &page, created, &seen, &more), CAT_OK);
 		cr_assert_gt(seen.n, 0);
 		for (int i = seen.n - 1; i >= 0; i--, back--)
@@ -492,7 +425,7 @@ Test(store_payouts, list_pages_and_filters)
 	walk_pages(s, NULL, &mid, 4, 10);
 	walk_pages(s, "paid", &mid, 1, 2); /* 7, 12 */
 
-	struct seen seen;
+	struct stk_seen seen;
 	bool more;
 	struct store_page page = {.limit = 100, .filter = "in_transit"};
 	cr_assert_eq(list_payouts(s, M1, &page, NULL, &seen, &more), CAT_OK);
@@ -526,7 +459,7 @@ Test(store_payouts, list_pages_and_filters)
 #define WORK 200 /* open and due ones: more than one internal chunk (64) */
 
 struct work_seen {
-	struct seen seen;
+	struct stk_seen seen;
 	struct store *s;
 	bool write;
 };
@@ -536,7 +469,7 @@ static void work_collect(void *ctx, const void *record)
 {
 	struct work_seen *w = ctx;
 	const struct payout *p = record;
-	cr_assert_lt(w->seen.n, SEEN_MAX);
+	cr_assert_lt(w->seen.n, STK_SEEN_MAX);
 	w->seen.polls[w->seen.n] = p->next_poll_ms;
 	snprintf(w->seen.ids[w->seen.n++], ID_MAX, "%s", p->id);
 	if (w->write) {
@@ -564,17 +497,17 @@ static int64_t poll_of(int n)
 
 static struct store *open_work(void)
 {
-	struct store *s = open_shops();
+	struct store *s = stk_open_shops(&tdb, NOW_MS);
 	char owner[ID_MAX];
-	mkid(owner, "po", 0);
+	stk_mkid(owner, "po", 0);
 	struct bank_account acct = make_account(s, owner, IBAN);
-	begin(s);
+	stk_begin(s);
 	for (int n = 1; n <= WORK; n++) {
 		struct payout p = bare_payout(n % 2 ? M1 : M2, n, status_of(n), &acct);
 		p.next_poll_ms = poll_of(n);
 		insert_payout(s, &p);
 	}
-	commit(s);
+	stk_commit(s);
 	return s;
 }
 
@@ -586,10 +519,10 @@ Test(store_payouts, open_each_beyond_a_chunk)
 	int want = 0;
 	for (int n = 1; n <= WORK; n++) {
 		char id[ID_MAX];
-		mkid(id, "po", n);
+		stk_mkid(id, "po", n);
 		bool open = !payout_status_final(status_of(n));
 		want += open;
-		cr_assert_eq(seen_has(&w.seen, id), open, "%s", id);
+		cr_assert_eq(stk_seen_has(&w.seen, id), open, "%s", id);
 	}
 	cr_assert_eq(w.seen.n, want);
 	for (int i = 1; i < w.seen.n; i++)
@@ -602,19 +535,19 @@ Test(store_payouts, due_each_by_time_with_writing_callbacks)
 	struct store *s = open_work();
 	int64_t before = NOW_MS + (int64_t)(WORK * 9 / 10) * 1000;
 	struct work_seen w = {.s = s, .write = true};
-	begin(s);
+	stk_begin(s);
 	cr_assert_eq(s->ops->payout_due_each(s, before, work_collect, &w), CAT_OK);
-	commit(s);
+	stk_commit(s);
 	int want = 0;
 	for (int n = 1; n <= WORK; n++) {
 		char id[ID_MAX];
-		mkid(id, "po", n);
+		stk_mkid(id, "po", n);
 		int64_t poll = poll_of(n);
 		enum payout_status st = status_of(n);
 		bool watched = st == PO_PENDING || st == PO_IN_TRANSIT || st == PO_PAID; /* 0009 */
 		bool due = watched && poll > 0 && poll <= before;
 		want += due;
-		cr_assert_eq(seen_has(&w.seen, id), due, "%s poll %lld", id, (long long)poll);
+		cr_assert_eq(stk_seen_has(&w.seen, id), due, "%s poll %lld", id, (long long)poll);
 	}
 	cr_assert_gt(want, 64, "the walk must cross a chunk");
 	cr_assert_eq(w.seen.n, want, "each once");
@@ -647,10 +580,10 @@ static void collect_line(void *ctx, const void *record)
 
 Test(store_payouts, timeline_in_order)
 {
-	struct store *s = open_shops();
+	struct store *s = stk_open_shops(&tdb, NOW_MS);
 	struct payout p = full_payout(s, M1, 1);
 	static const int order[] = {3, 1, 2};
-	begin(s);
+	stk_begin(s);
 	insert_payout(s, &p);
 	for (int i = 0; i < 3; i++) {
 		struct payout_event e = {.seq = order[i], .at_ms = NOW_MS + order[i],
@@ -663,9 +596,9 @@ Test(store_payouts, timeline_in_order)
 	struct payout_event dup = {.seq = 2, .status = PO_PAID, .source = "poll"};
 	snprintf(dup.payout_id, sizeof dup.payout_id, "%s", p.id);
 	cr_assert_eq(s->ops->payout_event_insert(s, &dup), CAT_INTERNAL, "seq 2 twice");
-	mkid(dup.payout_id, "po", 999);
+	stk_mkid(dup.payout_id, "po", 999);
 	cr_assert_eq(s->ops->payout_event_insert(s, &dup), CAT_NO_SUCH_OBJECT, "no such payout");
-	commit(s);
+	stk_commit(s);
 
 	struct lines l = {0};
 	cr_assert_eq(s->ops->payout_event_list(s, p.id, collect_line, &l), CAT_OK);
@@ -687,16 +620,16 @@ Test(store_payouts, timeline_in_order)
 
 Test(store_payouts, long_timeline_crosses_chunks)
 {
-	struct store *s = open_shops();
+	struct store *s = stk_open_shops(&tdb, NOW_MS);
 	struct payout p = full_payout(s, M1, 1);
-	begin(s);
+	stk_begin(s);
 	insert_payout(s, &p);
 	for (int seq = 1; seq <= 90; seq++) {
 		struct payout_event e = {.seq = seq, .at_ms = NOW_MS + seq, .source = "poll"};
 		snprintf(e.payout_id, sizeof e.payout_id, "%s", p.id);
 		cr_assert_eq(s->ops->payout_event_insert(s, &e), CAT_OK);
 	}
-	commit(s);
+	stk_commit(s);
 	struct lines l = {0};
 	cr_assert_eq(s->ops->payout_event_list(s, p.id, collect_line, &l), CAT_OK);
 	cr_assert_eq(l.n, 90);
@@ -709,18 +642,18 @@ Test(store_payouts, long_timeline_crosses_chunks)
 
 Test(store_payouts, alerts_open_escalate_resolve)
 {
-	struct store *s = open_shops();
+	struct store *s = stk_open_shops(&tdb, NOW_MS);
 	char po[ID_MAX];
-	mkid(po, "po", 1);
+	stk_mkid(po, "po", 1);
 	struct alert a = make_alert(M1, 1, po);
-	begin(s);
+	stk_begin(s);
 	cr_assert_eq(s->ops->alert_insert(s, &a), CAT_OK);
 	struct alert twin = make_alert(M1, 2, po);
 	cr_assert_eq(s->ops->alert_insert(s, &twin), CAT_INVALID_STATE, "a second open one");
 	struct alert other_kind = make_alert(M1, 3, po);
 	snprintf(other_kind.kind, sizeof other_kind.kind, "payout_unknown");
 	cr_assert_eq(s->ops->alert_insert(s, &other_kind), CAT_OK);
-	commit(s);
+	stk_commit(s);
 
 	struct alert got;
 	cr_assert_eq(s->ops->alert_open_for(s, po, "payout_overdue", &got), CAT_OK);
@@ -734,50 +667,50 @@ Test(store_payouts, alerts_open_escalate_resolve)
 	snprintf(a.message, sizeof a.message, "Payout is 3 days overdue");
 	a.updated_ms = NOW_MS + 100;
 	snprintf(a.kind, sizeof a.kind, "ignored"); /* kind and object never change */
-	begin(s);
+	stk_begin(s);
 	cr_assert_eq(s->ops->alert_update(s, &a), CAT_OK);
-	commit(s);
+	stk_commit(s);
 	snprintf(a.kind, sizeof a.kind, "payout_overdue");
 	cr_assert_eq(s->ops->alert_open_for(s, po, "payout_overdue", &got), CAT_OK);
 	expect_alert_eq(&got, &a);
 	a.status = ALERT_RESOLVED;
 	a.resolved_ms = a.updated_ms = NOW_MS + 200;
-	begin(s);
+	stk_begin(s);
 	cr_assert_eq(s->ops->alert_update(s, &a), CAT_OK);
 	struct alert foreign = a;
 	snprintf(foreign.merchant_id, sizeof foreign.merchant_id, M2);
 	cr_assert_eq(s->ops->alert_update(s, &foreign), CAT_NO_SUCH_OBJECT);
-	commit(s);
+	stk_commit(s);
 	cr_assert_eq(s->ops->alert_open_for(s, po, "payout_overdue", &got), CAT_NO_SUCH_OBJECT);
 	cr_assert_eq(s->ops->alert_get(s, M1, a.id, &got), CAT_OK);
 	expect_alert_eq(&got, &a);
 
 	/* once resolved, a new one may open */
-	begin(s);
+	stk_begin(s);
 	cr_assert_eq(s->ops->alert_insert(s, &twin), CAT_OK);
-	commit(s);
+	stk_commit(s);
 
 	struct store_page page = {.limit = 10};
-	struct seen seen = {0};
+	struct stk_seen seen = {0};
 	bool more;
-	cr_assert_eq(s->ops->alert_list(s, M1, &page, collect, &seen, &more), CAT_OK);
+	cr_assert_eq(s->ops->alert_list(s, M1, &page, stk_collect, &seen, &more), CAT_OK);
 	cr_assert_eq(seen.n, 3);
 	page.filter = "open";
 	memset(&seen, 0, sizeof seen);
-	cr_assert_eq(s->ops->alert_list(s, M1, &page, collect, &seen, &more), CAT_OK);
+	cr_assert_eq(s->ops->alert_list(s, M1, &page, stk_collect, &seen, &more), CAT_OK);
 	cr_assert_eq(seen.n, 2);
 	cr_assert_str_eq(seen.ids[0], other_kind.id);
 	cr_assert_str_eq(seen.ids[1], twin.id);
 	page.filter = "resolved";
 	memset(&seen, 0, sizeof seen);
-	cr_assert_eq(s->ops->alert_list(s, M1, &page, collect, &seen, &more), CAT_OK);
+	cr_assert_eq(s->ops->alert_list(s, M1, &page, stk_collect, &seen, &more), CAT_OK);
 	cr_assert_eq(seen.n, 1);
 	cr_assert_str_eq(seen.ids[0], a.id);
 	page.filter = "closed";
-	cr_assert_eq(s->ops->alert_list(s, M1, &page, collect, &seen, &more), CAT_PARAMETER_INVALID);
+	cr_assert_eq(s->ops->alert_list(s, M1, &page, stk_collect, &seen, &more), CAT_PARAMETER_INVALID);
 	page.filter = NULL;
 	memset(&seen, 0, sizeof seen);
-	cr_assert_eq(s->ops->alert_list(s, M2, &page, collect, &seen, &more), CAT_OK);
+	cr_assert_eq(s->ops->alert_list(s, M2, &page, stk_collect, &seen, &more), CAT_OK);
 	cr_assert_eq(seen.n, 0);
 	store_close(s);
 }
@@ -786,8 +719,8 @@ Test(store_payouts, alerts_open_escalate_resolve)
 
 Test(store_payouts, callback_seen_twice_and_expired)
 {
-	struct store *s = open_shops();
-	begin(s);
+	struct store *s = stk_open_shops(&tdb, NOW_MS);
+	stk_begin(s);
 	cr_assert_eq(s->ops->callback_seen(s, "bank_eu", "cb_1", NOW_MS), CAT_OK);
 	cr_assert_eq(s->ops->callback_seen(s, "bank_eu", "cb_1", NOW_MS + 5),
 		     CAT_IDEMPOTENCY_KEY_REUSED);
@@ -802,11 +735,11 @@ Test(store_payouts, callback_seen_twice_and_expired)
 	longid[STORE_CALLBACK_ID_MAX] = 'x';
 	longid[STORE_CALLBACK_ID_MAX + 1] = '\0';
 	cr_assert_eq(s->ops->callback_seen(s, "bank_eu", longid, NOW_MS), CAT_PARAMETER_INVALID);
-	commit(s);
+	stk_commit(s);
 	store_close(s);
 
-	s = open_store(0); /* durable across a restart */
-	begin(s);
+	s = stk_open(&tdb, STORE_CREATE, 0); /* durable across a restart */
+	stk_begin(s);
 	cr_assert_eq(s->ops->callback_seen(s, "bank_eu", "cb_1", NOW_MS + 9),
 		     CAT_IDEMPOTENCY_KEY_REUSED);
 	long removed = -1;
@@ -816,7 +749,7 @@ Test(store_payouts, callback_seen_twice_and_expired)
 		     "forgotten once expired");
 	cr_assert_eq(s->ops->callback_seen(s, "bank_eu", "cb_2", NOW_MS + 10),
 		     CAT_IDEMPOTENCY_KEY_REUSED);
-	commit(s);
+	stk_commit(s);
 	store_close(s);
 }
 
@@ -824,27 +757,27 @@ Test(store_payouts, callback_seen_twice_and_expired)
 
 Test(store_payouts, refusals_leave_the_batch_intact)
 {
-	struct store *s = open_shops();
+	struct store *s = stk_open_shops(&tdb, NOW_MS);
 	struct payout p = full_payout(s, M1, 1);
 	struct recipient r = make_recipient(s, M1, 1, IBAN);
 	struct alert a = make_alert(M1, 1, p.id);
 	cr_assert_eq(s->ops->payout_insert(s, &p), CAT_INTERNAL, "outside a transaction");
 	cr_assert_eq(s->ops->callback_seen(s, "bank_eu", "cb_1", NOW_MS), CAT_INTERNAL);
-	begin(s);
+	stk_begin(s);
 	insert_payout(s, &p);
 
 	struct payout bad = p;
-	mkid(bad.id, "po", 2);
+	stk_mkid(bad.id, "po", 2);
 	bad.account.sealed_len = 10;
 	cr_assert_eq(s->ops->payout_insert(s, &bad), CAT_PARAMETER_INVALID, "too short to be sealed");
 	bad.account.sealed_len = PAYOUT_SEALED_MAX + 1;
 	cr_assert_eq(s->ops->payout_insert(s, &bad), CAT_PARAMETER_INVALID);
 	bad = p;
-	mkid(bad.id, "po", 2);
+	stk_mkid(bad.id, "po", 2);
 	bad.account.last4[0] = '\0';
 	cr_assert_eq(s->ops->payout_insert(s, &bad), CAT_PARAMETER_INVALID, "no last4");
 	bad = p;
-	mkid(bad.id, "po", 2);
+	stk_mkid(bad.id, "po", 2);
 	bad.status = (enum payout_status)5;
 	cr_assert_eq(s->ops->payout_insert(s, &bad), CAT_PARAMETER_INVALID);
 	bad.status = PO_PENDING;
@@ -854,11 +787,11 @@ Test(store_payouts, refusals_leave_the_batch_intact)
 	memset(bad.trace_id, 'x', sizeof bad.trace_id);
 	cr_assert_eq(s->ops->payout_insert(s, &bad), CAT_PARAMETER_INVALID, "unterminated");
 	bad = p;
-	mkid(bad.id, "po", 2);
+	stk_mkid(bad.id, "po", 2);
 	bad.amount = 0;
 	cr_assert_eq(s->ops->payout_insert(s, &bad), CAT_INTERNAL, "the schema's amount > 0");
 	bad = p;
-	mkid(bad.id, "po", 2);
+	stk_mkid(bad.id, "po", 2);
 	snprintf(bad.merchant_id, sizeof bad.merchant_id, "acct_nobody");
 	cr_assert_eq(s->ops->payout_insert(s, &bad), CAT_NO_SUCH_OBJECT);
 	struct recipient rbad = r;
@@ -873,11 +806,11 @@ Test(store_payouts, refusals_leave_the_batch_intact)
 
 	cr_assert_eq(s->ops->recipient_insert(s, &r), CAT_OK);
 	cr_assert_eq(s->ops->alert_insert(s, &a), CAT_OK);
-	commit(s);
+	stk_commit(s);
 	struct payout got = {0};
 	cr_assert_eq(s->ops->payout_get(s, M1, p.id, &got), CAT_OK);
 	payout_clear(&got);
-	mkid(bad.id, "po", 2);
+	stk_mkid(bad.id, "po", 2);
 	cr_assert_eq(s->ops->payout_get(s, M1, bad.id, &got), CAT_NO_SUCH_OBJECT);
 	store_close(s);
 }
@@ -886,24 +819,24 @@ Test(store_payouts, refusals_leave_the_batch_intact)
 
 Test(store_payouts, upgrade_from_version_7)
 {
-	struct store *s = open_store(7);
+	struct store *s = stk_open(&tdb, STORE_CREATE, 7);
 	int v = 0;
 	cr_assert_eq(s->ops->schema_version(s, &v), CAT_OK);
 	cr_assert_eq(v, 7);
 	char id[ID_MAX];
-	begin(s);
+	stk_begin(s);
 	cr_assert_eq(s->ops->merchant_ensure(s, "one", M1, NOW_MS, id), CAT_OK);
-	commit(s);
+	stk_commit(s);
 	store_close(s);
 
-	s = open_store(0);
+	s = stk_open(&tdb, STORE_CREATE, 0);
 	cr_assert_eq(s->ops->schema_version(s, &v), CAT_OK);
 	cr_assert_eq(v, store_migration_count);
 	cr_assert_geq(v, 8);
 	struct payout p = full_payout(s, M1, 1);
-	begin(s);
+	stk_begin(s);
 	insert_payout(s, &p);
-	commit(s);
+	stk_commit(s);
 	struct payout got = {0};
 	cr_assert_eq(s->ops->payout_get(s, M1, p.id, &got), CAT_OK);
 	expect_payout_eq(&got, &p);
@@ -946,14 +879,14 @@ Test(store_payouts, no_account_number_in_the_database)
 {
 	static const char number[] = "GB29NWBK60161331926819";
 	static const char tail[] = "60161331926819"; /* past the bank's code */
-	struct store *s = open_shops();
+	struct store *s = stk_open_shops(&tdb, NOW_MS);
 	struct recipient r = make_recipient(s, M1, 1, "GB29 NWBK 6016 1331 9268 19");
 	struct payout p = full_payout(s, M1, 2);
 	p.account = make_account(s, p.id, number);
-	begin(s);
+	stk_begin(s);
 	cr_assert_eq(s->ops->recipient_insert(s, &r), CAT_OK);
 	insert_payout(s, &p);
-	commit(s);
+	stk_commit(s);
 	char marker[PAYOUT_NUMBER_MAX];
 	open_number(s, &r.account, r.id, marker);
 	cr_assert_str_eq(marker, number, "sealed as the engine would");
