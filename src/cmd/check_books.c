@@ -75,8 +75,9 @@ static bool is_money(const char *state)
 	return state && (strcmp(state, "captured") == 0 || strcmp(state, "authorized") == 0);
 }
 
-/* Walks the sim's charges: matched, charged twice, unmatched. */
-static void compare_charges(json_t *books, json_t *attempts, struct books_report *r)
+/* Walks the sim's charges: matched, charged twice, unmatched.  Returns
+ * the references charged (reference -> times), the caller's to release. */
+static json_t *compare_charges(json_t *books, json_t *attempts, struct books_report *r)
 {
 	json_t *seen = json_object(); /* reference -> charges of money */
 	json_t *paid_intents = json_object();
@@ -122,12 +123,12 @@ static void compare_charges(json_t *books, json_t *attempts, struct books_report
 		if (!json_object_get(seen, ref))
 			r->missing++;
 	}
-	json_decref(seen);
 	json_decref(paid_intents);
+	return seen;
 }
 
 /* Each acknowledged intent must be paid in payd by a charge the sim has. */
-static int check_acked(const char *path, json_t *attempts, json_t *books, struct books_report *r,
+static int check_acked(const char *path, json_t *attempts, json_t *charged, struct books_report *r,
 		       char *err, size_t err_cap)
 {
 	FILE *f = fopen(path, "r");
@@ -143,18 +144,6 @@ static int check_acked(const char *path, json_t *attempts, json_t *books, struct
 			json_object_set_new(paid, json_string_value(json_object_get(a, "intent")),
 					    json_string(ref));
 	}
-	json_t *sim_refs = json_object();
-	const char *channel;
-	json_t *side;
-	json_object_foreach(json_object_get(books, "channels"), channel, side) {
-		size_t i;
-		json_t *charge;
-		json_array_foreach(json_object_get(side, "charges"), i, charge)
-			if (is_money(json_string_value(json_object_get(charge, "state"))))
-				json_object_set(sim_refs,
-						json_string_value(json_object_get(charge, "reference")),
-						json_true());
-	}
 	char line[CHECK_ACKED_LINE_MAX];
 	while (fgets(line, sizeof line, f)) {
 		line[strcspn(line, "\r\n")] = '\0';
@@ -162,12 +151,11 @@ static int check_acked(const char *path, json_t *attempts, json_t *books, struct
 			continue;
 		r->acked++;
 		const char *att = json_string_value(json_object_get(paid, line));
-		if (!att || !json_object_get(sim_refs, att))
+		if (!att || !json_object_get(charged, att))
 			r->acked_missing++;
 	}
 	fclose(f);
 	json_decref(paid);
-	json_decref(sim_refs);
 	return 0;
 }
 
@@ -194,7 +182,7 @@ int books_check(const char *db_path, const char *sim_url, const char *acked_path
 {
 	memset(r, 0, sizeof *r);
 	sqlite3 *db = NULL;
-	json_t *books = NULL, *attempts = NULL;
+	json_t *books = NULL, *attempts = NULL, *charged = NULL;
 	int rc = -1;
 	if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
 		snprintf(err, err_cap, "cannot open %s", db_path);
@@ -204,14 +192,15 @@ int books_check(const char *db_path, const char *sim_url, const char *acked_path
 	if (!(books = fetch_books(sim_url, err, err_cap)) ||
 	    !(attempts = payd_attempts(db, err, err_cap)))
 		goto out;
-	compare_charges(books, attempts, r);
+	charged = compare_charges(books, attempts, r);
 	books_check_payouts(db, books, r);
-	if (acked_path && check_acked(acked_path, attempts, books, r, err, err_cap) != 0)
+	if (acked_path && check_acked(acked_path, attempts, charged, r, err, err_cap) != 0)
 		goto out;
 	rc = audit_ledger(db_path, r, err, err_cap);
 out:
 	json_decref(books);
 	json_decref(attempts);
+	json_decref(charged);
 	sqlite3_close(db);
 	return rc;
 }

@@ -672,36 +672,37 @@ static int apply_payment_outcome(struct engine *e, struct engine_cmd *res, struc
 	return save(e, l, event, NULL, res->lang);
 }
 
-static int apply_capture(struct engine *e, struct engine_cmd *res, struct loaded *l,
-			 struct payment_attempt *a)
+/* The capture of an authorization (settling its hold for
+ * capture_requested) or its void (releasing the hold) is done. */
+static int operation_done(struct engine *e, struct loaded *l, struct payment_attempt *a,
+			  bool capture, const char *lang)
 {
 	struct payment_intent *pi = &l->pi;
-	if (res->ch_res.outcome == CH_UNKNOWN) { /* still out: ask, never resend blind */
-		l->refusal = CAT_CHANNEL_TIMEOUT;
-		resolver_track(e, a->id, res->checks);
-		return CAT_OK;
-	}
-	if (res->ch_res.outcome != CH_SUCCEEDED) {
-		l->refusal = res->ch_res.code ? res->ch_res.code : CAT_PROCESSING_ERROR;
-		pi->capture_requested = 0;
-		return save(e, l, NULL, NULL, res->lang);
-	}
-	int rc = books_settle(e, pi->hold_transfer_id, pi->capture_requested);
+	int rc = capture ? books_settle(e, pi->hold_transfer_id, pi->capture_requested)
+			 : books_release(e, pi->hold_transfer_id);
 	if (rc)
 		return rc;
-	pi->amount_received = pi->capture_requested;
+	if (capture) {
+		pi->amount_received = pi->capture_requested;
+		a->status = ATT_SUCCEEDED;
+	} else {
+		pi->canceled_ms = e->now_ms;
+		a->status = ATT_VOIDED;
+	}
 	pi->amount_capturable = 0;
 	pi->capture_requested = 0;
-	a->status = ATT_SUCCEEDED;
+	pi->cancel_requested = false;
 	a->finished_ms = e->now_ms;
-	set_status(pi, PI_SUCCEEDED);
-	return save(e, l, "payment_intent.succeeded", NULL, res->lang);
+	set_status(pi, capture ? PI_SUCCEEDED : PI_CANCELED);
+	return save(e, l, capture ? "payment_intent.succeeded" : "payment_intent.canceled", NULL,
+		    lang);
 }
 
-static int apply_void(struct engine *e, struct engine_cmd *res, struct loaded *l,
-		      struct payment_attempt *a)
+/* A capture's or a void's answer. */
+static int apply_operation(struct engine *e, struct engine_cmd *res, struct loaded *l,
+			   struct payment_attempt *a)
 {
-	struct payment_intent *pi = &l->pi;
+	bool capture = res->ch_req.op == CH_OP_CAPTURE;
 	if (res->ch_res.outcome == CH_UNKNOWN) { /* still out: ask, never resend blind */
 		l->refusal = CAT_CHANNEL_TIMEOUT;
 		resolver_track(e, a->id, res->checks);
@@ -709,19 +710,13 @@ static int apply_void(struct engine *e, struct engine_cmd *res, struct loaded *l
 	}
 	if (res->ch_res.outcome != CH_SUCCEEDED) {
 		l->refusal = res->ch_res.code ? res->ch_res.code : CAT_PROCESSING_ERROR;
-		pi->cancel_requested = false;
+		if (capture)
+			l->pi.capture_requested = 0;
+		else
+			l->pi.cancel_requested = false;
 		return save(e, l, NULL, NULL, res->lang);
 	}
-	int rc = books_release(e, pi->hold_transfer_id);
-	if (rc)
-		return rc;
-	pi->cancel_requested = false;
-	pi->amount_capturable = 0;
-	pi->canceled_ms = e->now_ms;
-	a->status = ATT_VOIDED;
-	a->finished_ms = e->now_ms;
-	set_status(pi, PI_CANCELED);
-	return save(e, l, "payment_intent.canceled", NULL, res->lang);
+	return operation_done(e, l, a, capture, res->lang);
 }
 
 /* A capture or void of the authorized attempt `a` is out. */
@@ -777,26 +772,20 @@ static int apply_operation_query(struct engine *e, struct engine_cmd *res, struc
 		return CAT_OK;
 	}
 	/* The books follow what the channel did, whatever was asked. */
-	struct engine_cmd as_answer = *res; /* the query read as the operation's answer */
-	as_answer.ch_res.outcome = CH_SUCCEEDED;
-	as_answer.ch_res.code = 0;
 	if (captured) {
 		bool amount_ok = r->amount > 0 && r->amount <= pi->amount_capturable;
 		if (pi->cancel_requested || !pi->capture_requested)
 			log_msg(LOG_ERROR, "operation_overtaken", "%s: a void was asked, the channel captured",
 				a->id);
-		pi->cancel_requested = false;
 		pi->capture_requested = amount_ok ? r->amount
 				      : pi->capture_requested ? pi->capture_requested
 							      : pi->amount_capturable;
-		return apply_capture(e, &as_answer, l, a);
+		return operation_done(e, l, a, true, res->lang);
 	}
 	if (pi->capture_requested)
 		log_msg(LOG_ERROR, "operation_overtaken", "%s: a capture was asked, the channel voided",
 			a->id);
-	pi->capture_requested = 0;
-	pi->cancel_requested = true;
-	return apply_void(e, &as_answer, l, a);
+	return operation_done(e, l, a, false, res->lang);
 }
 
 /* Answers the request that started the call, with the intent as it is now. */
@@ -837,10 +826,8 @@ static int apply_result(struct engine *e, struct engine_cmd *res, struct loaded 
 		a->latency_ms = (a->latency_ms > 0 ? a->latency_ms : 0) + ms;
 		snprintf(a->raw_code, sizeof a->raw_code, "%s", res->ch_res.raw_code);
 		snprintf(a->raw_message, sizeof a->raw_message, "%s", res->ch_res.raw_message);
-		if (res->ch_req.op == CH_OP_CAPTURE)
-			rc = apply_capture(e, res, l, a);
-		else if (res->ch_req.op == CH_OP_VOID)
-			rc = apply_void(e, res, l, a);
+		if (res->ch_req.op == CH_OP_CAPTURE || res->ch_req.op == CH_OP_VOID)
+			rc = apply_operation(e, res, l, a);
 		else if (res->ch_req.op == CH_OP_QUERY && operation_out(l, a))
 			rc = apply_operation_query(e, res, l, a);
 		else

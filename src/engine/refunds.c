@@ -129,10 +129,9 @@ int refunds_exec(struct engine *e, struct engine_cmd *cmd, enum exec_result *out
 
 /* Success settles the hold; failure releases it and gives the intent its
  * refundable amount back. */
-static int settle_refund(struct engine *e, struct engine_cmd *res, struct refund *r,
+static int settle_refund(struct engine *e, const struct channel_result *cr, struct refund *r,
 			 struct intent_view *v)
 {
-	const struct channel_result *cr = &res->ch_res;
 	int rc;
 	if (cr->outcome == CH_SUCCEEDED) {
 		r->status = REFUND_SUCCEEDED;
@@ -176,10 +175,9 @@ static int resend_refund(struct engine *e, struct engine_cmd *res, struct refund
 	if (sent > ENGINE_REFUND_RESENDS_MAX) {
 		log_msg(LOG_ERROR, "refund_never_received", "%s: not found after %d sendings: failed",
 			r->id, sent - 1);
-		struct engine_cmd as_failure = *res; /* read only by settle_refund */
-		as_failure.ch_res.outcome = CH_DECLINED;
-		as_failure.ch_res.code = CAT_REFUND_FAILED;
-		return settle_refund(e, &as_failure, r, v);
+		struct channel_result never = {.outcome = CH_DECLINED, .code = CAT_REFUND_FAILED};
+		snprintf(never.raw_code, sizeof never.raw_code, "%s", res->ch_res.raw_code);
+		return settle_refund(e, &never, r, v);
 	}
 	r->updated_ms = e->now_ms;
 	int rc = e->store->ops->refund_update(e->store, r);
@@ -210,7 +208,7 @@ int refunds_apply_result(struct engine *e, struct engine_cmd *res, enum exec_res
 	if (rc != CAT_OK || r.status != REFUND_PENDING)
 		; /* settled already (a late or repeated answer) */
 	else if (outcome == CH_SUCCEEDED || outcome == CH_DECLINED)
-		rc = settle_refund(e, res, &r, v);
+		rc = settle_refund(e, &res->ch_res, &r, v);
 	else if (outcome == CH_NOT_FOUND && engine_not_found_final(e, r.channel, r.updated_ms))
 		rc = resend_refund(e, res, &r, v);
 	else /* unknown, or not found too soon: ask the channel later */
