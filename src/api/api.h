@@ -6,6 +6,7 @@
 #ifndef PAYD_API_API_H
 #define PAYD_API_API_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "base/clock.h"
@@ -21,6 +22,7 @@ struct api_config {
 	struct route *route;     /* for GET /v1/channels */
 	const struct payd_clock *clock;
 	unsigned threads; /* HTTP threads; 0 = number of CPUs */
+	bool webhooks_allow_private; /* webhook URLs on loopback and private networks */
 };
 
 struct api_server;

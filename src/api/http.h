@@ -24,6 +24,7 @@ struct api_server {
 	const struct payd_clock *clock;
 	char db_path[1024];
 	uint8_t fingerprint_key[32];
+	bool webhooks_allow_private; /* endpoints on loopback and private networks */
 	struct id_gen ids; /* payment method ids */
 	uint16_t port;
 };
@@ -114,6 +115,15 @@ int api_bank_account(json_t *params, struct bank_dest *out, struct params_error 
 json_t *api_redacted_account(struct request *req, const json_t *params);
 void event_retrieve(struct request *req);
 void event_list(struct request *req);
+/* webhooks.c */
+void webhook_create(struct request *req);
+void webhook_retrieve(struct request *req);
+void webhook_update(struct request *req);
+void webhook_delete(struct request *req);
+void webhook_list(struct request *req);
+void webhook_roll(struct request *req);
+void event_redeliver(struct request *req);
+void event_deliveries(struct request *req);
 
 /* methods.c: the payment method of a request (payment_method id or
  * payment_method_data), tokenized; raw card numbers are wiped here. */

@@ -8,18 +8,20 @@
 #include "base/currency.h"
 #include "core/catalog.h"
 #include "core/render.h"
+#include "notify/mail.h"
 
 /* Accepted for compatibility with Stripe's clients, and ignored. */
-#define IGNORED_PARAMS "expand", "return_url", "receipt_email", "statement_descriptor", \
+#define IGNORED_PARAMS "expand", "return_url", "statement_descriptor", \
 		       "statement_descriptor_suffix", "automatic_payment_methods", "use_stripe_sdk"
 
 static const char *const create_params[] = {
 	"amount", "currency", "confirm", "capture_method", "payment_method", "payment_method_data",
 	"payment_method_types", "description", "metadata", "customer", "confirmation_method",
-	IGNORED_PARAMS, NULL};
+	"receipt_email", "payer_language", IGNORED_PARAMS, NULL};
 static const char *const update_params[] = {
 	"amount", "currency", "capture_method", "payment_method", "payment_method_data",
-	"payment_method_types", "description", "metadata", "customer", IGNORED_PARAMS, NULL};
+	"payment_method_types", "description", "metadata", "customer", "receipt_email",
+	"payer_language", IGNORED_PARAMS, NULL};
 static const char *const confirm_params[] = {
 	"payment_method", "payment_method_data", "verification_code", "capture_method",
 	IGNORED_PARAMS, NULL};
@@ -30,6 +32,7 @@ static const char *const list_params[] = {"limit", "starting_after", "ending_bef
 static const char *const retrieve_params[] = {"expand", "client_secret", NULL};
 
 static const char *const capture_methods[] = {"automatic", "automatic_async", "manual", NULL};
+static const char *const payer_languages[] = {"en", "zh-CN", NULL};
 static const char *const cancel_reasons[] = {"duplicate", "fraudulent", "requested_by_customer",
 					     "abandoned", NULL};
 
@@ -49,6 +52,30 @@ static int check_method_types(json_t *params, struct params_error *err)
 					   "Unsupported payment method type (card, alipay, wechat_pay).");
 	}
 	return CAT_OK;
+}
+
+/* receipt_email (the payer's address for e-mails about the payment: ""
+ * removes it) and payer_language (payd's: the e-mails' language; by
+ * default the request's Accept-Language, en or zh-CN). */
+static int read_payer(struct request *req, struct pi_args *a, struct params_error *err)
+{
+	const char *email = NULL, *language = NULL;
+	int rc = params_string(req->params, "receipt_email", false, PAYMENT_EMAIL_MAX, &email, err);
+	if (!rc && email && email[0] && !mail_address_valid(email))
+		rc = params_fail(err, CAT_PARAMETER_INVALID, "receipt_email",
+				 "receipt_email must be one e-mail address (name@example.com).");
+	if (!rc && email) {
+		a->fields |= PI_F_RECEIPT_EMAIL;
+		snprintf(a->receipt_email, sizeof a->receipt_email, "%s", email);
+	}
+	if (!rc)
+		rc = params_enum(req->params, "payer_language", false, payer_languages, &language, err);
+	if (!rc && (language || (email && email[0]))) {
+		a->fields |= PI_F_PAYER_LANGUAGE;
+		snprintf(a->payer_language, sizeof a->payer_language, "%s",
+			 language ? language : catalog_prefers_chinese(req->lang) ? "zh-CN" : "en");
+	}
+	return rc;
 }
 
 /* Reads every field a create/update/confirm may carry into cmd->pi;
@@ -83,6 +110,8 @@ static int read_fields(struct request *req, struct pi_args *a, bool required,
 	}
 	if (!rc)
 		rc = check_method_types(p, err);
+	if (!rc && (json_object_get(p, "receipt_email") || json_object_get(p, "payer_language")))
+		rc = read_payer(req, a, err);
 	if (!rc && !(rc = methods_resolve(req, p, &a->method, &present, err)) && present)
 		a->fields |= PI_F_METHOD;
 	return rc;

@@ -10,9 +10,11 @@
 #include "core/bank_account.h"
 #include "core/catalog.h"
 #include "core/render.h"
+#include "notify/mail.h"
 
 static const char *const create_params[] = {"name", "currency", "bank_account", "metadata",
-					    "expand", NULL};
+					    "email", "preferred_language", "expand", NULL};
+static const char *const languages[] = {"en", "zh-CN", NULL};
 static const char *const account_params[] = {"account_number", "account_holder_name",
 					     "routing_number", "bank_code", "country", "object",
 					     NULL};
@@ -87,6 +89,25 @@ json_t *api_redacted_account(struct request *req, const json_t *params)
 	return copy;
 }
 
+/* email (told about the recipient's payouts) and preferred_language (of
+ * those e-mails; by default the request's Accept-Language). */
+static int read_contact(struct request *req, struct recipient_args *a, struct params_error *err)
+{
+	const char *email = NULL, *language = NULL;
+	int rc = params_string(req->params, "email", false, PAYMENT_EMAIL_MAX, &email, err);
+	if (!rc && email && !mail_address_valid(email))
+		rc = params_fail(err, CAT_PARAMETER_INVALID, "email",
+				 "email must be one e-mail address (name@example.com).");
+	if (!rc)
+		rc = params_enum(req->params, "preferred_language", false, languages, &language, err);
+	if (rc || !email)
+		return rc;
+	snprintf(a->email, sizeof a->email, "%s", email);
+	snprintf(a->preferred_language, sizeof a->preferred_language, "%s",
+		 language ? language : catalog_prefers_chinese(req->lang) ? "zh-CN" : "en");
+	return CAT_OK;
+}
+
 void recipient_create(struct request *req)
 {
 	struct params_error err = {0};
@@ -101,6 +122,8 @@ void recipient_create(struct request *req)
 		rc = api_bank_account(req->params, &a->account, &err);
 	if (!rc)
 		rc = params_metadata(req->params, "metadata", &a->metadata, &err);
+	if (!rc)
+		rc = read_contact(req, a, &err);
 	if (rc) {
 		http_params_error(req, &err);
 		return;

@@ -322,6 +322,7 @@ int api_start(const struct api_config *cfg, struct api_server **out, char *err, 
 	srv->engine = cfg->engine;
 	srv->sandbox = cfg->sandbox;
 	srv->route = cfg->route;
+	srv->webhooks_allow_private = cfg->webhooks_allow_private;
 	srv->clock = cfg->clock ? cfg->clock : &clock_system;
 	snprintf(srv->db_path, sizeof srv->db_path, "%s", cfg->db_path);
 	id_gen_init(&srv->ids, srv->clock, 0);

@@ -30,6 +30,7 @@
 #define ID_PAYMENT_METHOD "pm"
 #define ID_RECIPIENT "rcp"
 #define ID_ALERT "al"
+#define ID_WEBHOOK_ENDPOINT "we"
 #define ID_PAYOUT_ATTEMPT "pa" /* a payout's try at its rail: the rail's reference */
 
 struct id_gen {

@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "cmd/cmd.h"
 #include "engine/engine.h"
+#include "notify/notify.h"
 #include "route/route.h"
 
 #define SERVE_DRAIN_MS 2000
@@ -118,14 +119,23 @@ static int run(const char *db, const char *config, const char *host, uint16_t po
 		channels_free(&chans);
 		return CMD_USAGE;
 	}
-	const struct route_payout_config *po = &route_config_of(chans.route)->payouts;
+	const struct route_config *rc_all = route_config_of(chans.route);
+	const struct route_payout_config *po = &rc_all->payouts;
+	const struct route_webhook_config *wh = &rc_all->webhooks;
 	struct engine_config ecfg = {.db_path = db,
 				     .route = chans.route,
 				     .payout_poll_first_ms = po->poll_first_ms,
 				     .payout_poll_max_ms = po->poll_max_ms,
 				     .payout_grace_ms = po->arrival_grace_ms,
 				     .payout_escalate_ms = po->escalate_ms,
-				     .payout_return_window_ms = po->return_window_ms};
+				     .payout_return_window_ms = po->return_window_ms,
+				     .webhook_policy = {.backoff_first_ms = wh->backoff_first_ms,
+							.backoff_max_ms = wh->backoff_max_ms,
+							.max_age_ms = wh->max_age_ms,
+							.disable_after_failures =
+								wh->disable_after_failures,
+							.disable_after_ms = wh->disable_after_ms},
+				     .notify_payers = rc_all->notify.smtp_url[0] != '\0'};
 	struct engine *engine;
 	if (engine_start(&ecfg, &engine, err, sizeof err) != 0) {
 		fprintf(stderr, "payd serve: %s\n", err);
@@ -133,11 +143,24 @@ static int run(const char *db, const char *config, const char *host, uint16_t po
 		return CMD_FAILED;
 	}
 	struct api_config acfg = {.host = host, .port = port, .db_path = db, .engine = engine,
-				  .sandbox = chans.vault, .route = chans.route, .threads = threads};
+				  .sandbox = chans.vault, .route = chans.route, .threads = threads,
+				  .webhooks_allow_private = wh->allow_private_networks};
 	struct api_server *api;
 	if (api_start(&acfg, &api, err, sizeof err) != 0) {
 		fprintf(stderr, "payd serve: %s\n", err);
 		engine_stop(engine);
+		engine_free(engine);
+		channels_free(&chans);
+		return CMD_FAILED;
+	}
+	struct notify_config ncfg = {.db_path = db, .engine = engine, .webhooks = *wh,
+				     .mail = rc_all->notify};
+	struct notifier *notifier;
+	if (notify_start(&ncfg, &notifier, err, sizeof err) != 0) {
+		fprintf(stderr, "payd serve: %s\n", err);
+		api_quiesce(api);
+		engine_stop(engine);
+		api_stop(api, SERVE_DRAIN_MS);
 		engine_free(engine);
 		channels_free(&chans);
 		return CMD_FAILED;
@@ -151,6 +174,7 @@ static int run(const char *db, const char *config, const char *host, uint16_t po
 	sigwait(&signals, &sig);
 	log_msg(LOG_INFO, "serve_stopping", "signal %d: finishing what was taken", sig);
 	api_quiesce(api);
+	notify_stop(notifier); /* deliveries under way stay pending: sent at the next start */
 	engine_stop(engine); /* requests still arriving on open connections get 503 */
 	api_stop(api, SERVE_DRAIN_MS);
 	engine_free(engine);

@@ -128,7 +128,7 @@ static void next_language(const char **p, char tag[9], int *q)
 	*p = s;
 }
 
-const char *catalog_message(const struct catalog_entry *e, const char *lang)
+bool catalog_prefers_chinese(const char *lang)
 {
 	int best_q = -1;
 	bool chinese = false;
@@ -142,5 +142,10 @@ const char *catalog_message(const struct catalog_entry *e, const char *lang)
 			chinese = zh;
 		}
 	}
-	return chinese ? e->message_zh : e->message_en;
+	return chinese;
+}
+
+const char *catalog_message(const struct catalog_entry *e, const char *lang)
+{
+	return catalog_prefers_chinese(lang) ? e->message_zh : e->message_en;
 }

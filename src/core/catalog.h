@@ -5,6 +5,7 @@
 #ifndef PAYD_CORE_CATALOG_H
 #define PAYD_CORE_CATALOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Stripe's error object `type`. */
@@ -71,5 +72,7 @@ const char *catalog_family_name(int code);
  * Accept-Language value or tag ("zh-CN", "zh", "en-US,en;q=0.9", NULL);
  * anything not Chinese gets English. */
 const char *catalog_message(const struct catalog_entry *e, const char *lang);
+/* Whether an Accept-Language value prefers Chinese to English. */
+bool catalog_prefers_chinese(const char *lang);
 
 #endif

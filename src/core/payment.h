@@ -28,6 +28,8 @@
 #define PAYMENT_RAW_MESSAGE_MAX 160
 #define PAYMENT_ATTEMPTS_MAX 20 /* attempts per intent: a confirm past it is refused */
 #define PAYMENT_REASON_MAX 32
+#define PAYMENT_EMAIL_MAX 254  /* an e-mail address (RFC 5321 path limit) */
+#define PAYMENT_LANGUAGE_MAX 8 /* "zh-CN" with room */
 #define PAYMENT_AMOUNT_MAX 99999999999LL /* minor units of one payment or refund */
 
 enum pi_status {
@@ -114,6 +116,9 @@ struct payment_intent {
 	int64_t canceled_ms;
 	int64_t created_ms;
 	int64_t updated_ms;
+	/* The payer, for e-mails about this payment (notify/): "" when none. */
+	char receipt_email[PAYMENT_EMAIL_MAX + 1];
+	char payer_language[PAYMENT_LANGUAGE_MAX]; /* "en" or "zh-CN", "" when none */
 };
 
 enum refund_status { REFUND_PENDING, REFUND_SUCCEEDED, REFUND_FAILED, REFUND_CANCELED };

@@ -55,6 +55,9 @@ struct recipient {
 	struct bank_account account;
 	char *metadata_json; /* heap, may be NULL */
 	int64_t created_ms;
+	/* Who is told about its payouts (notify/): "" when no one. */
+	char email[PAYMENT_EMAIL_MAX + 1];
+	char preferred_language[PAYMENT_LANGUAGE_MAX]; /* "en" or "zh-CN" */
 };
 
 struct payout {

@@ -234,6 +234,10 @@ static void write_intent(struct jsonw *w, const struct payment_intent *pi,
 	jsonw_string_or_null(w, pi->customer);
 	jsonw_key(w, "description");
 	jsonw_string_or_null(w, pi->description);
+	jsonw_key(w, "receipt_email");
+	jsonw_string_or_null(w, pi->receipt_email);
+	jsonw_key(w, "payer_language");
+	jsonw_string_or_null(w, pi->payer_language);
 	jsonw_key(w, "status");
 	jsonw_string(w, pi_status_name(pi->status));
 	jsonw_key(w, "last_payment_error");

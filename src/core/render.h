@@ -9,6 +9,7 @@
 
 #include "core/payment.h"
 #include "core/payout.h"
+#include "core/webhook.h"
 
 /* attempts: the intent's attempts oldest first (may be NULL when n = 0).
  * lang picks the language of user_message (Accept-Language value). */
@@ -34,6 +35,14 @@ json_t *render_recipient(const struct recipient *r);
 json_t *render_payout(const struct payout *p, const struct payout_event *events, int n,
 		      const char *lang);
 json_t *render_alert(const struct alert *a);
+
+/* render_webhook.c: an event (its snapshot data_json inside), a webhook
+ * endpoint (its signing secret only when given: at creation and roll)
+ * and a delivery with its attempts (n of them, first first). */
+json_t *render_event(const char *id, const char *type, int64_t created_ms, const char *data_json,
+		     long pending_webhooks);
+json_t *render_webhook_endpoint(const struct webhook_endpoint *w, const char *secret);
+json_t *render_delivery(const struct delivery *d, const struct delivery_attempt *attempts, int n);
 
 /* Seconds since the epoch, as Stripe's `created`. */
 json_int_t render_time(int64_t ms);

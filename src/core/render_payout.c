@@ -24,11 +24,13 @@ json_t *render_bank_account(const struct bank_account *a)
 
 json_t *render_recipient(const struct recipient *r)
 {
-	return json_pack("{s:s, s:s, s:s, s:o, s:I, s:o, s:o, s:b}", "id", r->id, "object",
-			 "recipient", "name", r->name, "currency", render_lower_currency(r->currency),
-			 "created", render_time(r->created_ms), "bank_account",
-			 render_bank_account(&r->account), "metadata",
-			 render_metadata(r->metadata_json), "livemode", 0);
+	return json_pack("{s:s, s:s, s:s, s:o, s:I, s:o, s:o, s:b, s:o, s:o}", "id", r->id,
+			 "object", "recipient", "name", r->name, "currency",
+			 render_lower_currency(r->currency), "created", render_time(r->created_ms),
+			 "bank_account", render_bank_account(&r->account), "metadata",
+			 render_metadata(r->metadata_json), "livemode", 0, "email",
+			 render_str_or_null(r->email), "preferred_language",
+			 render_str_or_null(r->preferred_language));
 }
 
 static json_t *render_timeline(const struct payout_event *events, int n)

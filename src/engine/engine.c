@@ -33,6 +33,14 @@ void engine_cmd_release(struct engine_cmd *cmd)
 	cmd->payout.metadata = NULL;
 	free(cmd->payout.description);
 	cmd->payout.description = NULL;
+	free(cmd->webhook.url);
+	cmd->webhook.url = NULL;
+	free(cmd->webhook.description);
+	cmd->webhook.description = NULL;
+	json_decref(cmd->webhook.enabled_events);
+	cmd->webhook.enabled_events = NULL;
+	json_decref(cmd->webhook.metadata);
+	cmd->webhook.metadata = NULL;
 	/* account numbers in clear: gone with the command */
 	explicit_bzero(&cmd->recipient.account, sizeof cmd->recipient.account);
 	explicit_bzero(&cmd->payout.account, sizeof cmd->payout.account);
@@ -73,7 +81,8 @@ int engine_append_event(struct engine *e, const char *merchant_id, const char *t
 	snprintf(ev.merchant_id, sizeof ev.merchant_id, "%s", merchant_id);
 	snprintf(ev.type, sizeof ev.type, "%s", type);
 	snprintf(ev.object_id, sizeof ev.object_id, "%s", object_id);
-	return e->store->ops->event_insert(e->store, &ev);
+	int rc = e->store->ops->event_insert(e->store, &ev);
+	return rc ? rc : webhooks_event_appended(e, merchant_id, ev.id, type);
 }
 
 static struct engine_cmd *result_cmd(struct engine *e, struct engine_cmd *origin,
@@ -407,6 +416,13 @@ static int exec_dispatch(struct engine *e, struct engine_cmd *cmd, enum exec_res
 	case CMD_CHANNEL_CALLBACK:
 	case CMD_PAYOUT_TICK:
 		return payouts_exec(e, cmd, out);
+	case CMD_WEBHOOK_CREATE:
+	case CMD_WEBHOOK_UPDATE:
+	case CMD_WEBHOOK_DELETE:
+	case CMD_WEBHOOK_ROLL:
+	case CMD_EVENT_REDELIVER:
+	case CMD_DELIVERY_REPORT:
+		return webhooks_exec(e, cmd, out);
 	case CMD_CHANNEL_RESULT:
 		if (cmd->ch_req.op == CH_OP_REFUND || cmd->ch_req.op == CH_OP_QUERY_REFUND)
 			return refunds_apply_result(e, cmd, out);
@@ -748,6 +764,8 @@ static int open_store(struct engine *e, const struct engine_config *cfg, char *e
 		rc = e->store->ops->secret_get(e->store, BANK_ACCOUNT_FINGERPRINT_SECRET,
 					       e->account_fp_key);
 	if (!rc)
+		rc = e->store->ops->secret_get(e->store, WEBHOOK_SEAL_SECRET, e->webhook_seal_key);
+	if (!rc)
 		rc = store_commit(e->store);
 	if (!rc)
 		rc = e->store->ops->sync(e->store);
@@ -781,6 +799,18 @@ int engine_start(const struct engine_config *cfg, struct engine **out, char *err
 	e->payout_escalate_ms = cfg->payout_escalate_ms > 0 ? cfg->payout_escalate_ms : 3600000;
 	e->payout_return_window_ms =
 		cfg->payout_return_window_ms > 0 ? cfg->payout_return_window_ms : 7LL * 24 * 3600000;
+	webhook_policy_default(&e->webhook_policy);
+	if (cfg->webhook_policy.backoff_first_ms > 0)
+		e->webhook_policy.backoff_first_ms = cfg->webhook_policy.backoff_first_ms;
+	if (cfg->webhook_policy.backoff_max_ms > 0)
+		e->webhook_policy.backoff_max_ms = cfg->webhook_policy.backoff_max_ms;
+	if (cfg->webhook_policy.max_age_ms > 0)
+		e->webhook_policy.max_age_ms = cfg->webhook_policy.max_age_ms;
+	if (cfg->webhook_policy.disable_after_failures > 0) { /* configured: 0 ms is meant */
+		e->webhook_policy.disable_after_failures = cfg->webhook_policy.disable_after_failures;
+		e->webhook_policy.disable_after_ms = cfg->webhook_policy.disable_after_ms;
+	}
+	e->notify_payers = cfg->notify_payers;
 	id_gen_init(&e->ids, e->clock, cfg->seed);
 	if (!cfg->seed)
 		rng_seed_os(&e->ids.rng);
@@ -864,6 +894,7 @@ void engine_free(struct engine *e)
 	free(e->deferred);
 	free(e->books_cache);
 	explicit_bzero(e->account_seal_key, sizeof e->account_seal_key);
+	explicit_bzero(e->webhook_seal_key, sizeof e->webhook_seal_key);
 	store_close(e->store);
 	id_gen_destroy(&e->ids);
 	pthread_cond_destroy(&e->wake);

@@ -23,6 +23,7 @@
 #include "base/id.h"
 #include "channel/channel.h"
 #include "core/payment.h"
+#include "core/webhook.h"
 #include "route/route.h"
 #include "store/store.h"
 
@@ -43,6 +44,12 @@ enum engine_cmd_kind {
 	CMD_CHANNEL_CALLBACK, /* a rail's verified callback */
 	CMD_CHANNEL_RESULT, /* internal: a channel call came back */
 	CMD_PAYOUT_TICK,    /* internal: payouts due for polling or deadline checks */
+	CMD_WEBHOOK_CREATE,
+	CMD_WEBHOOK_UPDATE, /* target_id: the endpoint */
+	CMD_WEBHOOK_DELETE,
+	CMD_WEBHOOK_ROLL,   /* a new signing secret; the old one signs during the overlap */
+	CMD_EVENT_REDELIVER, /* target_id: the event */
+	CMD_DELIVERY_REPORT, /* the notifier: how an attempt of a delivery went */
 };
 
 /* Which optional fields of pi_args the request carried. */
@@ -56,6 +63,8 @@ enum pi_fields {
 	PI_F_CAPTURE_METHOD = 1u << 6,
 	PI_F_AMOUNT_TO_CAPTURE = 1u << 7,
 	PI_F_VERIFICATION = 1u << 8,
+	PI_F_RECEIPT_EMAIL = 1u << 9,
+	PI_F_PAYER_LANGUAGE = 1u << 10,
 };
 
 /* Arguments of the payment-intent commands, checked by the API layer. */
@@ -72,6 +81,8 @@ struct pi_args {
 	int64_t amount_to_capture;
 	char verification_code[16];
 	char cancellation_reason[PAYMENT_REASON_MAX];
+	char receipt_email[PAYMENT_EMAIL_MAX + 1]; /* "" with the flag: remove it */
+	char payer_language[PAYMENT_LANGUAGE_MAX];
 };
 
 struct refund_args {
@@ -92,6 +103,8 @@ struct bank_dest {
 
 struct recipient_args {
 	char name[PAYOUT_HOLDER_MAX];
+	char email[PAYMENT_EMAIL_MAX + 1];              /* "" when none */
+	char preferred_language[PAYMENT_LANGUAGE_MAX]; /* "" when none */
 	char currency[4];
 	struct bank_dest account;
 	json_t *metadata; /* owned */
@@ -105,6 +118,42 @@ struct payout_args {
 	struct bank_dest account;
 	char *description; /* heap */
 	json_t *metadata;  /* owned */
+};
+
+/* Which fields of webhook_args a create/update carried. */
+enum webhook_fields {
+	WH_F_URL = 1u << 0,
+	WH_F_DESCRIPTION = 1u << 1,
+	WH_F_EVENTS = 1u << 2,
+	WH_F_METADATA = 1u << 3,
+	WH_F_DISABLED = 1u << 4,
+};
+
+struct webhook_args {
+	unsigned fields;
+	char *url;               /* heap, checked (notify/guard) */
+	char *description;       /* heap; "" removes it */
+	json_t *enabled_events;  /* owned: an array of known types or "*" */
+	json_t *metadata;        /* owned */
+	bool disabled;
+	int64_t overlap_ms;      /* roll: how long the old secret still signs */
+	char endpoint_id[ID_MAX]; /* redeliver: only to this endpoint ("" = every one that wants it) */
+};
+
+/* What the notifier did with a delivery. */
+enum delivery_outcome {
+	DELIVERY_TRIED,    /* an attempt was made: status/error say how it went */
+	DELIVERY_NO_ONE,   /* nothing to send to (an e-mail with no address, an endpoint gone) */
+};
+
+struct delivery_report {
+	int64_t delivery_id;
+	enum delivery_outcome outcome;
+	int64_t started_ms;
+	int status;            /* HTTP or SMTP status; 0 when no answer came */
+	bool permanent;        /* a refusal retrying cannot change (SMTP 5xx) */
+	int64_t latency_ms;
+	char error[WEBHOOK_ERROR_MAX];
 };
 
 struct engine_cmd;
@@ -126,6 +175,8 @@ struct engine_cmd {
 	struct recipient_args recipient;
 	struct payout_args payout;
 	struct channel_callback callback; /* CMD_CHANNEL_CALLBACK: channel in `channel` */
+	struct webhook_args webhook;
+	struct delivery_report report;
 
 	/* A refusal's details (param and message), for the error object. */
 	struct params_error err;
@@ -172,6 +223,11 @@ struct engine_config {
 	int64_t payout_poll_first_ms, payout_poll_max_ms;
 	int64_t payout_grace_ms, payout_escalate_ms;
 	int64_t payout_return_window_ms; /* a paid payout is watched for a return (default 7 days; 0 = default) */
+	/* Webhooks: the retry schedule and when a failing endpoint is
+	 * disabled (zero fields: defaults); whether payers are e-mailed
+	 * (events about them become e-mail deliveries). */
+	struct webhook_policy webhook_policy;
+	bool notify_payers;
 };
 
 /* Opens the database (migrating it), recovers what was in flight and

@@ -120,6 +120,10 @@ struct engine {
 	int64_t payout_return_window_ms;
 	int64_t next_tick_ms;
 	int64_t next_callback_expiry_ms;
+	/* Webhooks and payer e-mails. */
+	uint8_t webhook_seal_key[32];
+	struct webhook_policy webhook_policy;
+	bool notify_payers;
 	struct engine_stats stats;
 	struct books_slot *books_cache; /* BOOKS_CACHE_SLOTS */
 };
@@ -175,6 +179,12 @@ int refunds_apply_result(struct engine *e, struct engine_cmd *res, enum exec_res
 /* payouts.c: recipients, payouts, rail callbacks and the payout tick. */
 int payouts_exec(struct engine *e, struct engine_cmd *cmd, enum exec_result *out);
 int payouts_apply_result(struct engine *e, struct engine_cmd *res, enum exec_result *out);
+
+/* webhooks.c: endpoints, redelivery, the notifier's reports, and the
+ * payer e-mails an event calls for. */
+int webhooks_exec(struct engine *e, struct engine_cmd *cmd, enum exec_result *out);
+int webhooks_event_appended(struct engine *e, const char *merchant_id, const char *event_id,
+			    const char *type);
 
 /* resolver.c */
 /* Schedules a query of the attempt; returns when it will be (ms). */

@@ -205,6 +205,12 @@ static int apply_fields(struct payment_intent *pi, struct pi_args *a, struct par
 		memcpy(pi->customer, a->customer, sizeof pi->customer);
 	if (a->fields & PI_F_CAPTURE_METHOD)
 		pi->capture_method = a->capture_method;
+	if (a->fields & PI_F_RECEIPT_EMAIL)
+		memcpy(pi->receipt_email, a->receipt_email, sizeof pi->receipt_email);
+	if (a->fields & PI_F_PAYER_LANGUAGE)
+		memcpy(pi->payer_language, a->payer_language, sizeof pi->payer_language);
+	if (pi->receipt_email[0] && !pi->payer_language[0])
+		snprintf(pi->payer_language, sizeof pi->payer_language, "en");
 	if (a->fields & PI_F_METHOD) {
 		pi->method = a->method;
 		if (pi->status == PI_REQUIRES_PAYMENT_METHOD)

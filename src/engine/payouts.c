@@ -136,6 +136,8 @@ static int recipient_create(struct engine *e, struct engine_cmd *cmd, enum exec_
 	memcpy(r.merchant_id, cmd->merchant_id, sizeof r.merchant_id);
 	snprintf(r.name, sizeof r.name, "%s", a->name);
 	memcpy(r.currency, a->currency, sizeof r.currency);
+	memcpy(r.email, a->email, sizeof r.email);
+	memcpy(r.preferred_language, a->preferred_language, sizeof r.preferred_language);
 	int rc = account_from(e, &a->account, r.id, &r.account);
 	if (rc == CAT_OK && a->metadata && json_object_size(a->metadata))
 		r.metadata_json = json_dumps(a->metadata, JSON_COMPACT | JSON_SORT_KEYS);

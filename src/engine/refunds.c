@@ -149,6 +149,8 @@ static int settle_refund(struct engine *e, const struct channel_result *cr, stru
 		rc = e->store->ops->refund_update(e->store, r);
 	if (rc == CAT_OK)
 		rc = e->store->ops->intent_update(e->store, &v->pi);
+	if (rc == CAT_OK)
+		rc = append_refund_event(e, r, "refund.updated");
 	if (rc == CAT_OK && r->status == REFUND_FAILED)
 		rc = append_refund_event(e, r, "refund.failed");
 	if (rc == CAT_OK && r->status == REFUND_SUCCEEDED) {

@@ -133,6 +133,25 @@ static const struct int_field payout_fields[] = {
 	{NULL, 0, 0, 0, 0},
 };
 
+#define W_OFF(f) offsetof(struct route_webhook_config, f)
+static const struct int_field webhook_fields[] = {
+	{"timeout_ms", 100, 120000, 10000, W_OFF(timeout_ms)},
+	{"max_in_flight", 1, 1024, 64, W_OFF(max_in_flight)},
+	{"per_endpoint", 1, 64, 4, W_OFF(per_endpoint)},
+	{"backoff_first_ms", 10, DAY_MS, 30000, W_OFF(backoff_first_ms)},
+	{"backoff_max_ms", 10, DAY_MS, HOUR_MS, W_OFF(backoff_max_ms)},
+	{"max_age_ms", 1000, 7 * DAY_MS, 3 * DAY_MS, W_OFF(max_age_ms)},
+	{"disable_after_failures", 1, 100000, 100, W_OFF(disable_after_failures)},
+	{"disable_after_ms", 0, 7 * DAY_MS, 3 * DAY_MS, W_OFF(disable_after_ms)},
+	{"response_limit", 256, 1 << 20, 4096, W_OFF(response_limit)},
+	{NULL, 0, 0, 0, 0},
+};
+
+static const struct int_field notify_fields[] = {
+	{"timeout_ms", 100, 120000, 10000, offsetof(struct route_notify_config, timeout_ms)},
+	{NULL, 0, 0, 0, 0},
+};
+
 static const struct int_field channel_int_fields[] = {
 	{"priority", PRIORITY_MIN, PRIORITY_MAX, PRIORITY_DEFAULT,
 	 offsetof(struct channel_config, priority)},
@@ -147,7 +166,13 @@ static const char *const breaker_keys[] = {"window_ms",   "min_volume",      "fa
 					   NULL};
 static const char *const payout_keys[] = {"poll_first_ms", "poll_max_ms", "arrival_grace_ms",
 					  "escalate_ms", "return_window_ms", NULL};
-static const char *const top_keys[] = {"channels", "routing", "breaker", "payouts", NULL};
+static const char *const webhook_keys[] = {
+	"timeout_ms",      "max_in_flight",          "per_endpoint",     "backoff_first_ms",
+	"backoff_max_ms",  "max_age_ms",             "disable_after_failures",
+	"disable_after_ms", "response_limit",        "allow_private_networks", NULL};
+static const char *const notify_keys[] = {"smtp_url", "from", "timeout_ms", NULL};
+static const char *const top_keys[] = {"channels", "routing", "breaker", "payouts",
+				       "webhooks", "notify", NULL};
 static const char *const channel_keys[] = {"name", "kind", "url", "secret", "methods",
 					   "currencies", "min_amount", "max_amount",
 					   "priority", "timeout_ms", NULL};
@@ -521,6 +546,39 @@ static int read_section(json_t *root, const char *key, const char *const *allowe
 	return read_ints(obj, fields, base, &w);
 }
 
+static int read_webhooks(json_t *root, struct route_webhook_config *out, const struct where *top)
+{
+	if (read_section(root, "webhooks", webhook_keys, webhook_fields, out, top) < 0)
+		return -1;
+	json_t *flag = json_object_get(json_object_get(root, "webhooks"), "allow_private_networks");
+	struct where w = {top->err, top->cap, "webhooks"};
+	if (flag && !json_is_boolean(flag))
+		return fail(&w, "allow_private_networks", "must be true or false");
+	out->allow_private_networks = json_is_true(flag);
+	return 0;
+}
+
+/* notify: smtp_url (smtp:// or smtps://) and from, both or neither. */
+static int read_notify(json_t *root, struct route_notify_config *out, const struct where *top)
+{
+	if (read_section(root, "notify", notify_keys, notify_fields, out, top) < 0)
+		return -1;
+	json_t *obj = json_object_get(root, "notify");
+	struct where w = {top->err, top->cap, "notify"};
+	const char *url = NULL, *from = NULL;
+	if (read_string(obj, "smtp_url", sizeof out->smtp_url - 1, &url, &w) < 0 ||
+	    read_string(obj, "from", sizeof out->from - 1, &from, &w) < 0)
+		return -1;
+	if (url && strncmp(url, "smtp://", 7) != 0 && strncmp(url, "smtps://", 8) != 0)
+		return fail(&w, "smtp_url", "must start with smtp:// or smtps://");
+	if (!url != !from)
+		return fail(&w, url ? "from" : "smtp_url", "is needed with %s",
+			    url ? "smtp_url" : "from");
+	snprintf(out->smtp_url, sizeof out->smtp_url, "%s", url ? url : "");
+	snprintf(out->from, sizeof out->from, "%s", from ? from : "");
+	return 0;
+}
+
 static int parse_root(json_t *root, struct route_config *cfg, char *err, size_t err_cap)
 {
 	struct where top = {err, err_cap, ""};
@@ -531,7 +589,8 @@ static int parse_root(json_t *root, struct route_config *cfg, char *err, size_t 
 	if (check_keys(root, top_keys, &top) < 0 || read_channels(root, cfg, &top) < 0 ||
 	    read_section(root, "routing", routing_keys, routing_fields, cfg, &top) < 0 ||
 	    read_section(root, "breaker", breaker_keys, breaker_fields, &cfg->breaker, &top) < 0 ||
-	    read_section(root, "payouts", payout_keys, payout_fields, &cfg->payouts, &top) < 0)
+	    read_section(root, "payouts", payout_keys, payout_fields, &cfg->payouts, &top) < 0 ||
+	    read_webhooks(root, &cfg->webhooks, &top) < 0 || read_notify(root, &cfg->notify, &top) < 0)
 		return -1;
 	return 0;
 }
@@ -573,6 +632,8 @@ void route_config_default(struct route_config *out)
 	read_ints(NULL, routing_fields, out, &w);
 	read_ints(NULL, breaker_fields, &out->breaker, &w);
 	read_ints(NULL, payout_fields, &out->payouts, &w);
+	read_ints(NULL, webhook_fields, &out->webhooks, &w);
+	read_ints(NULL, notify_fields, &out->notify, &w);
 }
 
 int route_config_parse(const char *json_text, struct route_config *out, char *err,

@@ -43,6 +43,32 @@ struct route_payout_config {
 	int return_window_ms; /* a paid payout is watched for a return this long (default 7 days) */
 };
 
+/* How webhooks are delivered (notify/): timeouts, concurrency, the retry
+ * schedule, when a failing endpoint is disabled, and whether endpoints
+ * may be on loopback or private networks (link-local and cloud metadata
+ * addresses are refused whatever this says). */
+struct route_webhook_config {
+	int timeout_ms;             /* one attempt (default 10000) */
+	int max_in_flight;          /* attempts under way at once (default 64) */
+	int per_endpoint;           /* ... to one endpoint (default 4) */
+	int backoff_first_ms;       /* the wait after a first failure (default 30000) */
+	int backoff_max_ms;         /* the longest wait (default 3600000) */
+	int max_age_ms;             /* retried until the event is this old (default 3 days) */
+	int disable_after_failures; /* failures in a row that disable an endpoint (default 100) */
+	int disable_after_ms;       /* ... spread over at least this long (default 3 days) */
+	int response_limit;         /* bytes of an answer read (default 4096) */
+	bool allow_private_networks;
+};
+
+/* Payer e-mails: off unless smtp_url is set. */
+#define ROUTE_SMTP_URL_MAX 512
+#define ROUTE_MAIL_FROM_MAX 255
+struct route_notify_config {
+	char smtp_url[ROUTE_SMTP_URL_MAX]; /* smtp:// or smtps://host:port; "" = off */
+	char from[ROUTE_MAIL_FROM_MAX];
+	int timeout_ms;                    /* one SMTP conversation (default 10000) */
+};
+
 struct route_config {
 	struct channel_config channels[ROUTE_CHANNELS_MAX];
 	int channel_count;
@@ -50,6 +76,8 @@ struct route_config {
 	int deadline_ms;     /* no new failover attempt after this since the confirmation (default 30000) */
 	struct route_breaker_config breaker;
 	struct route_payout_config payouts;
+	struct route_webhook_config webhooks;
+	struct route_notify_config notify;
 };
 
 enum route_breaker_state { ROUTE_CLOSED, ROUTE_OPEN, ROUTE_HALF_OPEN };

@@ -24,7 +24,8 @@ enum sq_slot {
 	SQ_SLOT_CORE = 0,      /* store_sqlite.c */
 	SQ_SLOT_PAYMENTS = 48, /* store_sqlite_payments.c (asserts it ends by 112) */
 	SQ_SLOT_PAYOUTS = 112, /* store_sqlite_payouts.c */
-	SQ_SLOT_COUNT = 160,
+	SQ_SLOT_WEBHOOKS = 160, /* store_sqlite_webhooks.c */
+	SQ_SLOT_COUNT = 192,
 };
 
 struct sq_store {
@@ -142,6 +143,24 @@ int sq_alert_open_for(struct store *s, const char *object_id, const char *kind,
 int sq_callback_seen(struct store *s, const char *channel, const char *id, int64_t now_ms);
 int sq_callback_expire(struct store *s, int64_t before_ms, long *removed);
 
+/* The operations of store_sqlite_webhooks.c, for store_sqlite_ops. */
+int sq_webhook_insert(struct store *s, const struct webhook_endpoint *w);
+int sq_webhook_update(struct store *s, const struct webhook_endpoint *w);
+int sq_webhook_get(struct store *s, const char *merchant_id, const char *id,
+		   struct webhook_endpoint *out);
+int sq_webhook_list(struct store *s, const char *merchant_id, const struct store_page *page,
+		    store_each_fn each, void *ctx, bool *has_more);
+int sq_webhook_count(struct store *s, const char *merchant_id, long *out);
+int sq_delivery_insert(struct store *s, struct delivery *d);
+int sq_delivery_update(struct store *s, const struct delivery *d);
+int sq_delivery_get(struct store *s, int64_t id, struct delivery *out);
+int sq_delivery_due(struct store *s, int64_t before_ms, int limit, const char *busy_json,
+		    const char *full_json, store_each_fn each, void *ctx);
+int sq_delivery_of_event(struct store *s, const char *event_id, store_each_fn each, void *ctx);
+int sq_delivery_attempt_insert(struct store *s, const struct delivery_attempt *a);
+int sq_delivery_attempt_list(struct store *s, int64_t delivery_id, store_each_fn each,
+			     void *ctx);
+
 /* ---- sqlite_records.c: what the record files share ---------------------- */
 
 #define SQ_PAGE_MAX 100 /* store_page.limit: 1..SQ_PAGE_MAX */
@@ -161,6 +180,8 @@ int sq_callback_expire(struct store *s, int64_t before_ms, long *removed);
 	X(NAME##_BEFORE, SQ_PAGE_BEFORE(cols, table, where))
 
 int sq_bind_text(sqlite3_stmt *st, int i, const char *text);
+/* A fixed-size text field: "" is NULL. */
+int sq_bind_optional(sqlite3_stmt *st, int i, const char *text);
 /* A heap string: NULL stays NULL. */
 int sq_bind_heap(sqlite3_stmt *st, int i, const char *text);
 /* A heap copy of a text column, NULL for SQL NULL. */

@@ -14,6 +14,11 @@ int sq_bind_text(sqlite3_stmt *st, int i, const char *text)
 	return sqlite3_bind_text(st, i, text, -1, SQLITE_STATIC);
 }
 
+int sq_bind_optional(sqlite3_stmt *st, int i, const char *text)
+{
+	return text[0] ? sqlite3_bind_text(st, i, text, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
+}
+
 int sq_bind_heap(sqlite3_stmt *st, int i, const char *text)
 {
 	return text ? sqlite3_bind_text(st, i, text, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);

@@ -22,6 +22,7 @@
 #include "core/ledger.h"
 #include "core/payment.h"
 #include "core/payout.h"
+#include "core/webhook.h"
 
 #define STORE_NAME_MAX 128   /* merchant names */
 #define STORE_CODE_MAX 160   /* ledger account codes */
@@ -319,6 +320,40 @@ struct store_ops {
 	 * at most STORE_CALLBACK_EXPIRE_MAX per call, and says how many. */
 	int (*callback_seen)(struct store *s, const char *channel, const char *id, int64_t now_ms);
 	int (*callback_expire)(struct store *s, int64_t before_ms, long *removed);
+
+	/* Webhook endpoints (schema 0010).  insert/update also set which event
+	 * types fan out to the endpoint (its enabled_events while it is enabled
+	 * and not deleted, none otherwise).  get: merchant_id NULL finds any
+	 * merchant's; a deleted endpoint is found (w->deleted), never listed.
+	 * count: a merchant's endpoints not deleted. */
+	int (*webhook_insert)(struct store *s, const struct webhook_endpoint *w);
+	int (*webhook_update)(struct store *s, const struct webhook_endpoint *w);
+	int (*webhook_get)(struct store *s, const char *merchant_id, const char *id,
+			   struct webhook_endpoint *out);
+	int (*webhook_list)(struct store *s, const char *merchant_id, const struct store_page *page,
+			    store_each_fn each, void *ctx, bool *has_more);
+	int (*webhook_count)(struct store *s, const char *merchant_id, long *out);
+
+	/* The outbox.  Events fan out to deliveries by themselves (a trigger);
+	 * insert adds one more (a redelivery, a payer e-mail) and sets d->id.
+	 * update writes state, attempts, next_ms, done_ms, last_status and
+	 * last_error.  due: the pending deliveries with next_ms <= before_ms,
+	 * earliest first, at most `limit` (read whole before `each` runs),
+	 * leaving out the ids in busy_json and the endpoint ids in full_json
+	 * (JSON arrays; NULL: none) — the sender's transfers under way and its
+	 * endpoints at their limit, so a slow endpoint never hides the rest.
+	 * of_event: an event's deliveries, oldest first.  attempt_list: a
+	 * delivery's attempts, first first. */
+	int (*delivery_insert)(struct store *s, struct delivery *d);
+	int (*delivery_update)(struct store *s, const struct delivery *d);
+	int (*delivery_get)(struct store *s, int64_t id, struct delivery *out);
+	int (*delivery_due)(struct store *s, int64_t before_ms, int limit, const char *busy_json,
+			    const char *full_json, store_each_fn each, void *ctx);
+	int (*delivery_of_event)(struct store *s, const char *event_id, store_each_fn each,
+				 void *ctx);
+	int (*delivery_attempt_insert)(struct store *s, const struct delivery_attempt *a);
+	int (*delivery_attempt_list)(struct store *s, int64_t delivery_id, store_each_fn each,
+				     void *ctx);
 };
 
 struct store {

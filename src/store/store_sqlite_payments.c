@@ -75,10 +75,10 @@ static_assert(IDEM_IN_FLIGHT == 0 && IDEM_DONE == 1, "idem_state vs 0003 schema"
 	"amount_received, amount_refunded, description, customer, metadata, " SQP_PM_COLS    \
 	", latest_attempt_id, attempt_count, last_error_code, last_error_attempt_id, "       \
 	"hold_transfer_id, capture_requested, cancel_requested, cancellation_reason, "       \
-	"canceled_ms, created_ms, updated_ms, last_error_suggest"
+	"canceled_ms, created_ms, updated_ms, last_error_suggest, receipt_email, payer_language"
 #define SQP_INTENT_PARAMS                                                                    \
 	"?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "   \
-	"?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32"
+	"?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34"
 /* Not written: id ?1, merchant_id ?2 (matched), created_ms ?30. */
 #define SQP_INTENT_SET                                                                       \
 	"amount = ?3, currency = ?4, status = ?5, capture_method = ?6, "                     \
@@ -89,7 +89,7 @@ static_assert(IDEM_IN_FLIGHT == 0 && IDEM_DONE == 1, "idem_state vs 0003 schema"
 	"attempt_count = ?22, last_error_code = ?23, last_error_attempt_id = ?24, "          \
 	"hold_transfer_id = ?25, capture_requested = ?26, cancel_requested = ?27, "          \
 	"cancellation_reason = ?28, canceled_ms = ?29, updated_ms = ?31, "                   \
-	"last_error_suggest = ?32"
+	"last_error_suggest = ?32, receipt_email = ?33, payer_language = ?34"
 
 /* ?1..?26 in this order. */
 #define SQP_ATTEMPT_COLS                                                                     \
@@ -321,7 +321,9 @@ static int sqp_bind_intent(struct sq_store *s, sqlite3_stmt *st, const struct pa
 		sqlite3_bind_int64(st, 29, pi->canceled_ms) |
 		sqlite3_bind_int64(st, 30, pi->created_ms) |
 		sqlite3_bind_int64(st, 31, pi->updated_ms) |
-		sqlite3_bind_int(st, 32, (int)pi->last_error_suggest);
+		sqlite3_bind_int(st, 32, (int)pi->last_error_suggest) |
+		sq_bind_optional(st, 33, pi->receipt_email) |
+		sq_bind_optional(st, 34, pi->payer_language);
 	return sq_bound(s, st, b);
 }
 
@@ -364,6 +366,10 @@ static int sqp_read_intent(sqlite3_stmt *st, void *rec)
 		rc = sq_text(st, 24, pi->hold_transfer_id, sizeof pi->hold_transfer_id);
 	if (!rc)
 		rc = sq_text(st, 27, pi->cancellation_reason, sizeof pi->cancellation_reason);
+	if (!rc)
+		rc = sq_text(st, 32, pi->receipt_email, sizeof pi->receipt_email);
+	if (!rc)
+		rc = sq_text(st, 33, pi->payer_language, sizeof pi->payer_language);
 	return rc;
 }
 

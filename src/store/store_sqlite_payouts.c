@@ -53,10 +53,11 @@ static_assert(CRYPTO_SEAL_OVERHEAD + BANK_ACCOUNT_NUMBER_MAX <= PAYOUT_SEALED_MA
 	"account_holder_name, account_bank_code, account_country, account_last4, " \
 	"account_fingerprint, account_sealed"
 
-/* ?1..?12 in this order. */
+/* ?1..?14 in this order. */
 #define SQOUT_RECIPIENT_COLS \
-	"id, merchant_id, name, currency, " SQOUT_ACCOUNT_COLS ", metadata, created_ms"
-#define SQOUT_RECIPIENT_PARAMS "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12"
+	"id, merchant_id, name, currency, " SQOUT_ACCOUNT_COLS ", metadata, created_ms, " \
+	"email, preferred_language"
+#define SQOUT_RECIPIENT_PARAMS "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14"
 
 /* ?1..?30 in this order. */
 #define SQOUT_PAYOUT_COLS                                                                   \
@@ -257,7 +258,8 @@ static int sqout_bind_recipient(struct sq_store *s, sqlite3_stmt *st, const stru
 	int b = sq_bind_text(st, 1, r->id) | sq_bind_text(st, 2, r->merchant_id) |
 		sq_bind_text(st, 3, r->name) | sq_bind_text(st, 4, r->currency) |
 		sqout_bind_account(st, 5, &r->account) | sq_bind_heap(st, 11, r->metadata_json) |
-		sqlite3_bind_int64(st, 12, r->created_ms);
+		sqlite3_bind_int64(st, 12, r->created_ms) | sq_bind_optional(st, 13, r->email) |
+		sq_bind_optional(st, 14, r->preferred_language);
 	return sq_bound(s, st, b);
 }
 
@@ -277,6 +279,10 @@ static int sqout_read_recipient(sqlite3_stmt *st, void *rec)
 		rc = sqout_read_account(st, 4, &r->account);
 	if (!rc)
 		rc = sq_heap(st, 10, &r->metadata_json);
+	if (!rc)
+		rc = sq_text(st, 12, r->email, sizeof r->email);
+	if (!rc)
+		rc = sq_text(st, 13, r->preferred_language, sizeof r->preferred_language);
 	return rc;
 }
 
