@@ -33,7 +33,7 @@ UNIT     := $(BUILD)/unit_tests
 RAW      := $(BUILD)/e2e_raw
 SIM      := $(BUILD)/payd-sim
 
-.PHONY: all test asan run deps docs clean unit e2e crash bench sim
+.PHONY: all test asan run deps docs clean unit e2e crash bench bench-webhooks sim
 all: payd $(if $(SIM_SRC),sim)
 
 payd: $(PAYD)
@@ -106,6 +106,12 @@ deps:
 bench: deps
 	$(MAKE) --no-print-directory payd
 	bench/run
+
+# Figures: webhook deliveries to a flaky and a stalled receiver.
+bench-webhooks: deps
+	$(MAKE) --no-print-directory payd
+	cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error
+	node bench/webhooks.mjs
 
 docs: $(PAYD)
 	$(PAYD) codes --markdown > docs/ERRORS.md

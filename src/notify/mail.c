@@ -10,8 +10,10 @@
  * and folded onto its own line; the body goes out as base64, so merchant
  * names can neither break a header nor the SMTP dot framing.
  *
- * Sending is one libcurl easy transfer per message (mail is rare: no pool,
- * no multi handle); the last SMTP reply code tells a retry from a refusal. */
+ * Sending: mail_setup prepares a libcurl easy handle for one message
+ * (the notifier drives it in its multi handle, next to webhooks);
+ * mail_send is the same, performed at once.  The last SMTP reply code
+ * tells a retry from a refusal (mail_result). */
 #include "notify/mail.h"
 
 #include <curl/curl.h>
@@ -29,7 +31,7 @@
 #include "base/utf8.h"
 #include "core/catalog.h"
 
-#define MAIL_B64_LINE_BYTES 57    /* 57 bytes are one 76-character base64 line */
+#define MAIL_B64_LINE_BYTES 57    /* one 76-character base64 line */
 #define MAIL_WORD_BYTES 42        /* per RFC 2047 word: 56 characters, lines stay under 78 */
 #define MAIL_SUBJECT_ASCII_MAX 69 /* "Subject: " + 69 = 78 characters */
 #define MAIL_MSGID_RANDOM_LEN 24  /* base62: ~142 bits */
@@ -57,77 +59,96 @@ struct mail_text {
 	const char *next; /* NULL: the failure's retry class decides */
 };
 
+/* Per language and case: the subject, the body's headline and the next
+ * step ({amount} and {merchant} are filled in). */
 static const struct mail_text mail_texts[MAIL_LANG_COUNT][MC_COUNT] = {
-	[MAIL_EN] = {
-		[MC_PAY_FAILED] = {"Your payment of {amount} to {merchant} did not go through",
-				   "Your payment of {amount} to {merchant} did not go through.", NULL},
-		[MC_PAY_PENDING] = {"Your payment of {amount} to {merchant} is being confirmed",
-				    "Your payment of {amount} to {merchant} is being confirmed.", NULL},
-		[MC_REFUND_OK] = {"Your refund of {amount} from {merchant} is on its way",
-				  "A refund of {amount} from {merchant} has been sent to your original payment method.",
-				  "Refunds usually take 5–10 business days to appear on your statement. "
-				  "If it has not appeared by then, please contact {merchant}."},
-		[MC_REFUND_FAILED] = {"Your refund of {amount} from {merchant} could not be completed",
-				      "Your refund of {amount} from {merchant} could not be completed.",
-				      "If {merchant} has not contacted you within a few days, please contact "
-				      "them to arrange your refund."},
-		[MC_PAYOUT_PAID] = {"Your payout of {amount} from {merchant} has arrived",
-				    "Your payout of {amount} from {merchant} has been paid into your bank account.",
-				    "The money has arrived in your bank account. No action is needed."},
-		[MC_PAYOUT_IN_TRANSIT] = {"Your payout of {amount} from {merchant} is on its way",
-					  "Your payout of {amount} from {merchant} is on its way to your bank account.",
-					  "The money is on its way to your bank account. No action is needed."},
-		[MC_PAYOUT_FAILED] = {"Your payout of {amount} from {merchant} failed",
-				      "Your payout of {amount} from {merchant} could not be paid into your bank account.",
-				      "Please check your bank account details with {merchant}."},
-		[MC_PAYOUT_CANCELED] = {"Your payout of {amount} from {merchant} was canceled",
-					"Your payout of {amount} from {merchant} was canceled.",
-					"Please contact {merchant} if you have any questions about this payout."},
-	},
-	[MAIL_ZH] = {
-		[MC_PAY_FAILED] = {"您向{merchant}支付的 {amount} 未成功",
-				   "您向{merchant}支付的 {amount} 未成功。", NULL},
-		[MC_PAY_PENDING] = {"您向{merchant}支付的 {amount} 正在确认中",
-				    "您向{merchant}支付的 {amount} 正在确认中。", NULL},
-		[MC_REFUND_OK] = {"{merchant}已向您退款 {amount}",
-				  "{merchant}已将 {amount} 退回您的原支付方式。",
-				  "退款通常需要 5–10 个工作日到账。如届时仍未到账，请联系{merchant}。"},
-		[MC_REFUND_FAILED] = {"您在{merchant}的 {amount} 退款未能完成",
-				      "您在{merchant}的 {amount} 退款未能完成。",
-				      "如几天内{merchant}仍未与您联系，请主动联系{merchant}办理退款。"},
-		[MC_PAYOUT_PAID] = {"{merchant}向您支付的 {amount} 已到账",
-				    "{merchant}向您支付的 {amount} 已转入您的银行账户。",
-				    "款项已到达您的银行账户，无需进行任何操作。"},
-		[MC_PAYOUT_IN_TRANSIT] = {"{merchant}向您支付的 {amount} 正在转账途中",
-					  "{merchant}向您支付的 {amount} 正在转入您的银行账户。",
-					  "款项正在转入您的银行账户，无需进行任何操作。"},
-		[MC_PAYOUT_FAILED] = {"{merchant}向您支付的 {amount} 未能到账",
-				      "{merchant}向您支付的 {amount} 未能转入您的银行账户。",
-				      "请与{merchant}核对您的银行账户信息。"},
-		[MC_PAYOUT_CANCELED] = {"{merchant}向您支付的 {amount} 已取消",
-					"{merchant}向您支付的 {amount} 已取消。",
-					"如对这笔付款有任何疑问，请联系{merchant}。"},
-	},
+	[MAIL_EN][MC_PAY_FAILED] = {
+		"Your payment of {amount} to {merchant} did not go through",
+		"Your payment of {amount} to {merchant} did not go through.",
+		NULL},
+	[MAIL_EN][MC_PAY_PENDING] = {
+		"Your payment of {amount} to {merchant} is being confirmed",
+		"Your payment of {amount} to {merchant} is being confirmed.",
+		NULL},
+	[MAIL_EN][MC_REFUND_OK] = {
+		"Your refund of {amount} from {merchant} is on its way",
+		"A refund of {amount} from {merchant} has been sent to your original payment "
+		"method.",
+		"Refunds usually take 5–10 business days to appear on your statement. If it has "
+		"not appeared by then, please contact {merchant}."},
+	[MAIL_EN][MC_REFUND_FAILED] = {
+		"Your refund of {amount} from {merchant} could not be completed",
+		"Your refund of {amount} from {merchant} could not be completed.",
+		"If {merchant} has not contacted you within a few days, please contact them to "
+		"arrange your refund."},
+	[MAIL_EN][MC_PAYOUT_PAID] = {
+		"Your payout of {amount} from {merchant} has arrived",
+		"Your payout of {amount} from {merchant} has been paid into your bank account.",
+		"The money has arrived in your bank account. No action is needed."},
+	[MAIL_EN][MC_PAYOUT_IN_TRANSIT] = {
+		"Your payout of {amount} from {merchant} is on its way",
+		"Your payout of {amount} from {merchant} is on its way to your bank account.",
+		"The money is on its way to your bank account. No action is needed."},
+	[MAIL_EN][MC_PAYOUT_FAILED] = {
+		"Your payout of {amount} from {merchant} failed",
+		"Your payout of {amount} from {merchant} could not be paid into your bank account.",
+		"Please check your bank account details with {merchant}."},
+	[MAIL_EN][MC_PAYOUT_CANCELED] = {
+		"Your payout of {amount} from {merchant} was canceled",
+		"Your payout of {amount} from {merchant} was canceled.",
+		"Please contact {merchant} if you have any questions about this payout."},
+
+	[MAIL_ZH][MC_PAY_FAILED] = {
+		"您向{merchant}支付的 {amount} 未成功",
+		"您向{merchant}支付的 {amount} 未成功。",
+		NULL},
+	[MAIL_ZH][MC_PAY_PENDING] = {
+		"您向{merchant}支付的 {amount} 正在确认中",
+		"您向{merchant}支付的 {amount} 正在确认中。",
+		NULL},
+	[MAIL_ZH][MC_REFUND_OK] = {
+		"{merchant}已向您退款 {amount}",
+		"{merchant}已将 {amount} 退回您的原支付方式。",
+		"退款通常需要 5–10 个工作日到账。如届时仍未到账，请联系{merchant}。"},
+	[MAIL_ZH][MC_REFUND_FAILED] = {
+		"您在{merchant}的 {amount} 退款未能完成",
+		"您在{merchant}的 {amount} 退款未能完成。",
+		"如几天内{merchant}仍未与您联系，请主动联系{merchant}办理退款。"},
+	[MAIL_ZH][MC_PAYOUT_PAID] = {
+		"{merchant}向您支付的 {amount} 已到账",
+		"{merchant}向您支付的 {amount} 已转入您的银行账户。",
+		"款项已到达您的银行账户，无需进行任何操作。"},
+	[MAIL_ZH][MC_PAYOUT_IN_TRANSIT] = {
+		"{merchant}向您支付的 {amount} 正在转账途中",
+		"{merchant}向您支付的 {amount} 正在转入您的银行账户。",
+		"款项正在转入您的银行账户，无需进行任何操作。"},
+	[MAIL_ZH][MC_PAYOUT_FAILED] = {
+		"{merchant}向您支付的 {amount} 未能到账",
+		"{merchant}向您支付的 {amount} 未能转入您的银行账户。",
+		"请与{merchant}核对您的银行账户信息。"},
+	[MAIL_ZH][MC_PAYOUT_CANCELED] = {
+		"{merchant}向您支付的 {amount} 已取消",
+		"{merchant}向您支付的 {amount} 已取消。",
+		"如对这笔付款有任何疑问，请联系{merchant}。"},
 };
 
 /* A failed payment's next step, by the catalog's retry class. */
 static const char *const mail_retry_next[MAIL_LANG_COUNT][CAT_RETRY_RESOLVE_FIRST + 1] = {
-	[MAIL_EN] = {
-		[CAT_RETRY_NEVER] = "Please use another card or payment method.",
-		[CAT_RETRY_LATER] = "Please try again in a few minutes.",
-		[CAT_RETRY_OTHER_CHANNEL] = "Please try again now.",
-		[CAT_RETRY_AFTER_VERIFICATION] =
-			"Please complete the verification your bank asks for, then try again.",
-		[CAT_RETRY_RESOLVE_FIRST] = "We are confirming the result with your bank. You will not "
-					    "be charged twice, and no action is needed.",
-	},
-	[MAIL_ZH] = {
-		[CAT_RETRY_NEVER] = "请更换其他卡片或支付方式。",
-		[CAT_RETRY_LATER] = "请几分钟后再试。",
-		[CAT_RETRY_OTHER_CHANNEL] = "您现在即可重新支付。",
-		[CAT_RETRY_AFTER_VERIFICATION] = "请先完成银行要求的验证，然后重新支付。",
-		[CAT_RETRY_RESOLVE_FIRST] = "我们正在与银行确认支付结果，您不会被重复扣款，无需进行任何操作。",
-	},
+	[MAIL_EN][CAT_RETRY_NEVER] = "Please use another card or payment method.",
+	[MAIL_EN][CAT_RETRY_LATER] = "Please try again in a few minutes.",
+	[MAIL_EN][CAT_RETRY_OTHER_CHANNEL] = "Please try again now.",
+	[MAIL_EN][CAT_RETRY_AFTER_VERIFICATION] =
+		"Please complete the verification your bank asks for, then try again.",
+	[MAIL_EN][CAT_RETRY_RESOLVE_FIRST] =
+		"We are confirming the result with your bank. You will not be charged twice, "
+		"and no action is needed.",
+
+	[MAIL_ZH][CAT_RETRY_NEVER] = "请更换其他卡片或支付方式。",
+	[MAIL_ZH][CAT_RETRY_LATER] = "请几分钟后再试。",
+	[MAIL_ZH][CAT_RETRY_OTHER_CHANNEL] = "您现在即可重新支付。",
+	[MAIL_ZH][CAT_RETRY_AFTER_VERIFICATION] = "请先完成银行要求的验证，然后重新支付。",
+	[MAIL_ZH][CAT_RETRY_RESOLVE_FIRST] =
+		"我们正在与银行确认支付结果，您不会被重复扣款，无需进行任何操作。",
 };
 
 struct mail_words {
@@ -136,9 +157,10 @@ struct mail_words {
 
 static const struct mail_words mail_words[MAIL_LANG_COUNT] = {
 	[MAIL_EN] = {"Hello,", "Reference: ", "What to do next:",
-		     "This is an automatic message; please do not reply to it.", "the merchant", "en"},
-	[MAIL_ZH] = {"您好：", "参考编号：", "下一步：", "此邮件为系统自动发送，请勿直接回复。", "商户",
-		     "zh-CN"},
+		     "This is an automatic message; please do not reply to it.", "the merchant",
+		     "en"},
+	[MAIL_ZH] = {"您好：", "参考编号：", "下一步：", "此邮件为系统自动发送，请勿直接回复。",
+		     "商户", "zh-CN"},
 };
 
 static const struct {
@@ -374,7 +396,8 @@ static int mail_date(int64_t now_ms, char out[MAIL_DATE_MAX])
 	if (!gmtime_r(&secs, &tm))
 		return -1;
 	snprintf(out, MAIL_DATE_MAX, "%s, %02d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday],
-		 tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		 tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+		 tm.tm_sec);
 	return 0;
 }
 
@@ -397,7 +420,7 @@ static size_t mail_utf8_cut(const char *s, size_t len, size_t max)
 		return len;
 	size_t n = max;
 	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-		n = n;
+		n--;
 	return n ? n : max;
 }
 
@@ -529,7 +552,7 @@ static bool mail_options(CURL *c, const char *url, const char *from_path,
 	bad |= curl_easy_setopt(c, CURLOPT_URL, url);
 	bad |= curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
 	bad |= curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
-	bad |= curl_easy_setopt(c, CURLOPT_MAIL_FROM, from_path);
+	bad |= curl_easy_setopt(c, CURLOPT_MAIL_FROM, from_path); /* copied by libcurl */
 	bad |= curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
 	bad |= curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
 	bad |= curl_easy_setopt(c, CURLOPT_READFUNCTION, mail_read);
@@ -542,21 +565,30 @@ static bool mail_options(CURL *c, const char *url, const char *from_path,
 	return bad == 0;
 }
 
+/* The arguments mail_send and mail_setup accept; "" or why not. */
+static const char *mail_refusal(const char *smtp_url, const char *from, const char *to,
+				const char *message)
+{
+	if (!smtp_url || !message || !mail_address_valid(from) || !mail_address_valid(to))
+		return "invalid url, address or message";
+	if (strnlen(message, MAIL_MESSAGE_MAX + 1) > MAIL_MESSAGE_MAX)
+		return "message too large";
+	return "";
+}
+
 bool mail_setup(CURL *c, struct curl_slist **rcpt, struct mail_upload *u, const char *smtp_url,
 		const char *from, const char *to, const char *message, long timeout_ms)
 {
 	*rcpt = NULL;
 	memset(u, 0, sizeof *u);
-	if (!c || !smtp_url || !message || !mail_address_valid(from) || !mail_address_valid(to))
+	if (!c || mail_refusal(smtp_url, from, to, message)[0])
 		return false;
 	u->data = message;
-	u->len = strnlen(message, MAIL_MESSAGE_MAX + 1);
-	if (u->len > MAIL_MESSAGE_MAX)
-		return false;
+	u->len = strlen(message);
 	char from_path[MAIL_PATH_MAX], to_path[MAIL_PATH_MAX];
 	snprintf(from_path, sizeof from_path, "<%s>", from);
 	snprintf(to_path, sizeof to_path, "<%s>", to);
-	*rcpt = curl_slist_append(NULL, to_path); /* libcurl copies from_path */
+	*rcpt = curl_slist_append(NULL, to_path);
 	return *rcpt && mail_options(c, smtp_url, from_path, *rcpt, u,
 				     timeout_ms > 0 ? timeout_ms : MAIL_SEND_TIMEOUT_DEFAULT_MS);
 }
@@ -565,17 +597,22 @@ enum mail_send_result mail_result(CURLcode rc, long reply, const struct mail_upl
 				  size_t err_cap)
 {
 	enum mail_send_result result = mail_classify(rc, reply);
+	const char *why = u->errbuf[0] ? u->errbuf : curl_easy_strerror(rc);
 	mail_err(err, err_cap, "");
-	if (result != MAIL_SENT && err && err_cap)
-		snprintf(err, err_cap, "smtp reply %ld: %s", reply,
-			 u->errbuf[0] ? u->errbuf : curl_easy_strerror(rc));
+	if (result != MAIL_SENT && err && err_cap && reply)
+		snprintf(err, err_cap, "smtp reply %ld: %s", reply, why);
+	else if (result != MAIL_SENT && err && err_cap)
+		snprintf(err, err_cap, "smtp: %s", why);
 	return result;
 }
 
 enum mail_send_result mail_send(const char *smtp_url, const char *from, const char *to,
 				const char *message, long timeout_ms, char *err, size_t err_cap)
 {
-	mail_err(err, err_cap, "");
+	const char *refusal = mail_refusal(smtp_url, from, to, message);
+	mail_err(err, err_cap, refusal);
+	if (refusal[0])
+		return MAIL_REJECTED;
 	pthread_once(&mail_curl_once, mail_curl_init);
 	if (mail_curl_init_rc != CURLE_OK) {
 		mail_err(err, err_cap, "libcurl failed to initialise");
@@ -585,20 +622,13 @@ enum mail_send_result mail_send(const char *smtp_url, const char *from, const ch
 	struct curl_slist *rcpt = NULL;
 	CURL *c = curl_easy_init();
 	enum mail_send_result result = MAIL_RETRY;
-	if (!u || !c) {
-		mail_err(err, err_cap, "out of memory");
-		goto out;
+	mail_err(err, err_cap, "out of memory");
+	if (u && c && mail_setup(c, &rcpt, u, smtp_url, from, to, message, timeout_ms)) {
+		CURLcode rc = curl_easy_perform(c);
+		long reply = 0;
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &reply);
+		result = mail_result(rc, reply, u, err, err_cap);
 	}
-	if (!mail_setup(c, &rcpt, u, smtp_url, from, to, message, timeout_ms)) {
-		mail_err(err, err_cap, "invalid url, address or message");
-		result = MAIL_REJECTED;
-		goto out;
-	}
-	CURLcode rc = curl_easy_perform(c);
-	long reply = 0;
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &reply);
-	result = mail_result(rc, reply, u, err, err_cap);
-out:
 	curl_easy_cleanup(c);
 	curl_slist_free_all(rcpt);
 	free(u);

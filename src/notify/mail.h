@@ -18,26 +18,27 @@ enum mail_kind {
 	MAIL_PAYMENT_FAILED,   /* a payment failed: code = catalog code of the failure */
 	MAIL_REFUND_SUCCEEDED, /* a refund was made */
 	MAIL_REFUND_FAILED,    /* a refund failed: code = catalog code */
-	MAIL_PAYOUT_STATUS,    /* a payout changed status: payout_status = "in_transit"|"paid"|"failed"|"canceled"; code for failed */
+	MAIL_PAYOUT_STATUS,    /* a payout changed status: payout_status =
+				  "in_transit"|"paid"|"failed"|"canceled"; code for failed */
 };
 
 struct mail_facts {
 	enum mail_kind kind;
-	const char *lang;          /* "en" or "zh-CN" (anything else: en) */
-	int64_t amount;            /* minor units */
-	const char *currency;      /* ISO 4217 lowercase or uppercase, e.g. "usd" */
-	int code;                  /* catalog code or 0 */
-	const char *object_id;     /* pi_..., re_..., po_... : shown as the reference */
+	const char *lang;      /* "en" or "zh-CN" (anything else: en) */
+	int64_t amount;        /* minor units */
+	const char *currency;  /* ISO 4217 lowercase or uppercase, e.g. "usd" */
+	int code;              /* catalog code or 0 */
+	const char *object_id; /* pi_..., re_..., po_... : shown as the reference */
 	const char *payout_status;
 	const char *merchant_name; /* may be NULL: "the merchant" / "商户" */
 };
 
-#define MAIL_ADDRESS_MAX 254       /* RFC 5321 path limit */
-#define MAIL_LOCAL_MAX 64          /* RFC 5321 local-part limit */
-#define MAIL_LABEL_MAX 63          /* one domain label */
-#define MAIL_REFERENCE_MAX 64      /* object_id: [A-Za-z0-9_-], 1..64 bytes */
-#define MAIL_MERCHANT_NAME_MAX 128 /* bytes of printable UTF-8 */
-#define MAIL_MESSAGE_MAX 65536     /* mail_send refuses anything longer */
+#define MAIL_ADDRESS_MAX 254                /* RFC 5321 path limit */
+#define MAIL_LOCAL_MAX 64                   /* RFC 5321 local-part limit */
+#define MAIL_LABEL_MAX 63                   /* one domain label */
+#define MAIL_REFERENCE_MAX 64               /* object_id: [A-Za-z0-9_-], 1..64 bytes */
+#define MAIL_MERCHANT_NAME_MAX 128          /* bytes of printable UTF-8 */
+#define MAIL_MESSAGE_MAX 65536              /* mail_send refuses anything longer */
 #define MAIL_SEND_TIMEOUT_DEFAULT_MS 30000L /* when timeout_ms <= 0 */
 
 /* A plausible single mailbox: local@domain, 1..254 bytes, printable ASCII
@@ -76,13 +77,13 @@ struct mail_upload {
 	char errbuf[CURL_ERROR_SIZE];
 };
 /* Sets up the easy handle c to send message from → to over smtp_url
- * (the same options mail_send uses); *rcpt is the recipient list to free
- * (curl_slist_free_all) once the transfer is over.  False on bad
- * arguments (as mail_send refuses them) or when an option is not taken. */
+ * (the options mail_send uses); *rcpt is the recipient list to free
+ * (curl_slist_free_all) once the transfer is over.  False on arguments
+ * mail_send refuses, or when an option is not taken. */
 bool mail_setup(CURL *c, struct curl_slist **rcpt, struct mail_upload *u, const char *smtp_url,
 		const char *from, const char *to, const char *message, long timeout_ms);
-/* What a finished transfer means: its CURLcode and last SMTP reply code
- * (CURLINFO_RESPONSE_CODE); err as for mail_send. */
+/* What a finished transfer means, from its CURLcode and last SMTP reply
+ * code (CURLINFO_RESPONSE_CODE); err as for mail_send. */
 enum mail_send_result mail_result(CURLcode rc, long reply, const struct mail_upload *u, char *err,
 				  size_t err_cap);
 

@@ -99,7 +99,7 @@ static enum notify_prepared compose(struct notifier *n, struct notify_job *j,
 					 : intent_payer(n, ev->merchant_id, text_of(obj, owner_key), &p);
 	else
 		snprintf(why, why_cap, "nothing to tell the payer about %s", ev->type);
-	if (rc == CAT_OK && !p.email[0])
+	if ((rc == CAT_OK && !p.email[0]) || (rc == CAT_NO_SUCH_OBJECT && !why[0]))
 		snprintf(why, why_cap, "no e-mail address for the payer");
 	if (rc == CAT_OK && p.email[0]) {
 		f.lang = p.lang[0] ? p.lang : "en";

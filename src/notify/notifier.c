@@ -2,8 +2,8 @@
  *
  * Each turn it finishes the transfers libcurl completed (reporting each
  * to the engine), forgets the deliveries whose report the engine has
- * committed, and — every NOTIFY_SCAN_MS — reads the deliveries that are
- * due, leaving out those under way and the endpoints at their limit, and
+ * committed, and — every NOTIFY_SCAN_MS, and at once when one finished
+ * and made room — reads the deliveries that are due, leaving out those under way and the endpoints at their limit, and
  * starts as many as the limits allow.  A delivery stays "busy" from its
  * start until the engine has answered its report, so it is never sent
  * twice at once; if the report is lost (the engine stopped or refused),
@@ -130,9 +130,21 @@ static void report_no_one(struct notifier *n, struct notify_job *j, const char *
 	report(n, j, &r);
 }
 
-/* Forgets the jobs whose report the engine has answered. */
-static void forget_acked(struct notifier *n)
+static void report_failed(struct notifier *n, struct notify_job *j, const char *why)
 {
+	struct delivery_report r = {.delivery_id = j->d.id, .outcome = DELIVERY_TRIED,
+				    .started_ms = clock_now_ms(n->clock)};
+	snprintf(r.error, sizeof r.error, "%s", why);
+	log_msg(LOG_WARN, "delivery_not_prepared", "delivery %lld (%s): %s", (long long)j->d.id,
+		j->d.event_id, r.error);
+	report(n, j, &r);
+}
+
+/* Forgets the jobs whose report the engine has answered; true when
+ * any was (room for more). */
+static bool forget_acked(struct notifier *n)
+{
+	bool freed = false;
 	pthread_mutex_lock(&n->lock);
 	struct notify_job **link = &n->jobs;
 	while (*link) {
@@ -140,11 +152,13 @@ static void forget_acked(struct notifier *n)
 		if (j->acked) {
 			*link = j->next;
 			job_free(j);
+			freed = true;
 		} else {
 			link = &j->next;
 		}
 	}
 	pthread_mutex_unlock(&n->lock);
+	return freed;
 }
 
 /* ---- finishing a transfer ------------------------------------------------- */
@@ -213,12 +227,8 @@ static void job_start(struct notifier *n, struct notify_job *j)
 	j->t0_ms = mono_ms();
 	curl_easy_setopt(j->easy, CURLOPT_PRIVATE, j);
 	curl_easy_setopt(j->easy, CURLOPT_NOSIGNAL, 1L);
-	if (curl_multi_add_handle(n->multi, j->easy) != CURLM_OK) {
-		struct delivery_report r = {.delivery_id = j->d.id, .outcome = DELIVERY_TRIED,
-					    .started_ms = j->started_ms};
-		snprintf(r.error, sizeof r.error, "could not start the transfer");
-		report(n, j, &r);
-	}
+	if (curl_multi_add_handle(n->multi, j->easy) != CURLM_OK)
+		report_failed(n, j, "could not start the transfer");
 }
 
 static void start_one(struct notifier *n, const struct delivery *d)
@@ -238,8 +248,8 @@ static void start_one(struct notifier *n, const struct delivery *d)
 		job_start(n, j);
 	else if (rc == NOTIFY_NO_ONE)
 		report_no_one(n, j, why);
-	else /* could not read what to send: try again at the next scan */
-		j->acked = true;
+	else /* could not make the request: an attempt that failed, tried again later */
+		report_failed(n, j, why[0] ? why : "could not prepare the request");
 }
 
 /* ---- scanning the outbox -------------------------------------------------- */
@@ -316,9 +326,9 @@ static void *notifier_main(void *arg)
 		int running = 0;
 		curl_multi_perform(n->multi, &running);
 		take_finished(n);
-		forget_acked(n);
+		bool room = forget_acked(n); /* a finished delivery makes room: look again now */
 		int64_t now = mono_ms();
-		if (now >= next_scan) {
+		if (room || now >= next_scan) {
 			scan(n);
 			next_scan = now + NOTIFY_SCAN_MS;
 			curl_multi_perform(n->multi, &running);

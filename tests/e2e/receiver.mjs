@@ -25,6 +25,8 @@ export async function startReceiver(answer = () => ({ status: 200 })) {
       const entry = { at: Date.now(), headers: req.headers, raw, json, path: req.url };
       requests.push(entry);
       const { status = 200, delayMs = 0, body = '' } = respond(entry, requests.length) ?? {};
+      entry.status = status;
+      entry.delayMs = delayMs;
       const reply = () => {
         res.writeHead(status, { 'Content-Type': 'text/plain' });
         res.end(body);
