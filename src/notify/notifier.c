@@ -83,14 +83,16 @@ static int jobs_sending(const struct notifier *n)
 static void report_answered(struct engine_cmd *cmd)
 {
 	struct notifier *n = cmd->reply_ctx;
+	/* Nothing of n is touched after the unlock: notify_stop may free it
+	 * as soon as the last report is answered. */
 	pthread_mutex_lock(&n->lock);
 	for (struct notify_job *j = n->jobs; j; j = j->next)
 		if (j->d.id == cmd->report.delivery_id && j->reported)
 			j->acked = true;
+	curl_multi_wakeup(n->multi);
 	n->outstanding--;
 	pthread_cond_broadcast(&n->idle);
 	pthread_mutex_unlock(&n->lock);
-	curl_multi_wakeup(n->multi);
 	engine_cmd_release(cmd);
 	free(cmd);
 }

@@ -3,7 +3,9 @@
 // next step; a refund made, told in English; a payout that is paid, told
 // to its recipient; a relay that refuses at first (451) is tried again;
 // a payment with no receipt_email sends nothing; a bad receipt_email is
-// refused before anything is written; and no e-mail when notify is off.
+// refused before anything is written; a payout through a payd-sim bank
+// rail told to its recipient, in the recipient's language, as it goes
+// in transit and as it is paid.
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +13,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startPayd, uniq, catalog, waitFor } from './harness.mjs';
 import { startSmtpSink } from './smtp_sink.mjs';
+import { startSim, simChannel, simBank } from './sim.mjs';
 
 async function startWithConfig(config) {
   const payd = await startPayd();
@@ -112,5 +115,57 @@ describe('payer e-mails', () => {
     }, { what: 'the e-mail skipped' });
     assert.match(skipped.last_error, /no e-mail address/);
     assert.equal(sink.messages.length, before);
+  });
+});
+
+describe('payout e-mails to recipients', () => {
+  test('a payout is told to its recipient in Chinese when it is on its way and when it is paid', async () => {
+    const sink = await startSmtpSink();
+    const sim = await startSim({ seed: 5, channels: [simChannel('acq_a', 'acquirer'), simBank('bank_a')] });
+    const config = await sim.writePaydConfig({
+      timeoutMs: 1000,
+      payouts: { poll_first_ms: 200, poll_max_ms: 1000 },
+      notify: { smtp_url: `smtp://127.0.0.1:${sink.port}`, from: 'payouts@platform.example' },
+    });
+    const payd = await startPayd({ args: ['--config', config] });
+    try {
+      await sim.callbacksTo(payd.url);
+      const stripe = payd.stripe();
+      await stripe.paymentIntents.create(
+        { amount: 500000, currency: 'cny', payment_method: 'pm_card_visa', confirm: true },
+        { idempotencyKey: uniq('fund') }
+      );
+      const rcp = await payd.request('POST', '/v1/recipients', {
+        body: {
+          name: 'Li Lei', currency: 'cny', email: 'lilei@example.cn', preferred_language: 'zh-CN',
+          bank_account: { account_number: '6222020200112233446', account_holder_name: 'Li Lei', country: 'CN', bank_code: 'ICBKCNBJ' },
+        },
+      });
+      assert.equal(rcp.status, 200);
+      assert.equal(rcp.body.email, 'lilei@example.cn');
+      const po = await payd.request('POST', '/v1/payouts', {
+        body: { amount: 12345, currency: 'cny', destination: rcp.body.id },
+        headers: { 'Idempotency-Key': uniq('po') },
+      });
+      assert.equal(po.status, 200);
+      const paid = await sink.waitFor((m) => m.to.includes('lilei@example.cn') && m.body.includes('已转入'), 20_000);
+      assert.ok(paid.body.includes(po.body.id), 'the payout is named');
+      assert.ok(paid.body.includes('123.45'), 'the amount');
+      assert.match(paid.headers['content-language'], /zh-CN/);
+      // In transit is told too, when payd saw the payout in transit (a rail
+      // may report it paid at once).
+      const events = await payd.request('GET', '/v1/events?type=payout.updated&limit=100');
+      if (events.body.data.some((e) => e.data.object.id === po.body.id && e.data.object.status === 'in_transit'))
+        await sink.waitFor((m) => m.to.includes('lilei@example.cn') && m.body.includes('正在转入'), 10_000);
+      const bad = await payd.request('POST', '/v1/recipients', {
+        body: { name: 'X', currency: 'cny', email: 'nope', bank_account: { account_number: '6222020200112233446', account_holder_name: 'X', country: 'CN', bank_code: 'ICBKCNBJ' } },
+      });
+      assert.equal(bad.status, 400);
+      assert.equal(bad.body.error.param, 'email');
+    } finally {
+      await payd.stop();
+      await sim.stop();
+      await sink.close();
+    }
   });
 });

@@ -28,6 +28,7 @@ export async function startReceiver(answer = () => ({ status: 200 })) {
       entry.status = status;
       entry.delayMs = delayMs;
       const reply = () => {
+        entry.answeredAt = Date.now();
         res.writeHead(status, { 'Content-Type': 'text/plain' });
         res.end(body);
         for (const w of waiters) w();
@@ -37,6 +38,7 @@ export async function startReceiver(answer = () => ({ status: 200 })) {
     });
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  server.unref(); // a test that fails before close() must not hang the runner
   const port = server.address().port;
   return {
     url: `http://127.0.0.1:${port}/hooks`,

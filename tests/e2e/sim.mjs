@@ -132,7 +132,7 @@ class Sim {
   }
 
   /** payd's config for these channels (priority: scenario order), as an object. */
-  paydConfig({ timeoutMs = 2000, routing, breaker, payouts } = {}) {
+  paydConfig({ timeoutMs = 2000, routing, breaker, payouts, webhooks, notify } = {}) {
     const channels = this.scenario.channels.map((c, i) => ({
       name: c.name,
       kind: c.kind,
@@ -146,6 +146,8 @@ class Sim {
     if (routing) cfg.routing = routing;
     if (breaker) cfg.breaker = breaker;
     if (payouts) cfg.payouts = payouts;
+    if (webhooks) cfg.webhooks = webhooks;
+    if (notify) cfg.notify = notify;
     return cfg;
   }
 

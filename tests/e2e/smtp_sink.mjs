@@ -180,7 +180,7 @@ export async function startSmtpSink({ rejectFirst = 0 } = {}) {
   });
   await new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
+    server.listen(0, '127.0.0.1', () => { server.unref(); resolve(); });
   });
 
   function waitFor(pred, timeoutMs = 5000) {
