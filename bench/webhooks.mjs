@@ -17,13 +17,11 @@
 
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 
 process.env.PAYD_BIN ??= resolve('payd');
 const require = createRequire(new URL('../tests/e2e/package.json', import.meta.url));
 const Stripe = require('stripe');
-const { startPayd, uniq } = await import('../tests/e2e/harness.mjs');
+const { startPaydWithConfig, uniq } = await import('../tests/e2e/harness.mjs');
 const { startReceiver } = await import('../tests/e2e/receiver.mjs');
 
 const PAYMENTS = Number(process.env.BENCH_WEBHOOK_PAYMENTS ?? 500);
@@ -43,15 +41,10 @@ const flaky = await startReceiver(() => {
 });
 const slow = await startReceiver(() => ({ status: 200, delayMs: TIMEOUT_MS + 500 }));
 
-const payd = await startPayd();
-const config = join(payd.dir, 'payd.json');
-await writeFile(config, JSON.stringify({
-  channels: [{ name: 'sandbox', kind: 'sandbox' }],
+const payd = await startPaydWithConfig({
   webhooks: { timeout_ms: TIMEOUT_MS, backoff_first_ms: 200, backoff_max_ms: 3000, per_endpoint: 8,
               allow_private_networks: true, disable_after_failures: 100000 },
-}));
-payd.opts.args = ['--config', config];
-await payd.restart();
+});
 const stripe = payd.stripe();
 
 try {

@@ -14,30 +14,7 @@
 static void digest_hex(const char *secret, int64_t t, const char *body, size_t len,
 		       char hex[CRYPTO_SHA256_HEX])
 {
-	char prefix[32];
-	int n = snprintf(prefix, sizeof prefix, "%lld.", (long long)t);
-	/* HMAC over "<t>." followed by the body, without copying the body. */
-	size_t total = (size_t)n + len;
-	char small[4096];
-	char *msg = total <= sizeof small ? small : NULL;
-	uint8_t mac[CRYPTO_SHA256_LEN];
-	if (msg) {
-		memcpy(msg, prefix, (size_t)n);
-		if (len)
-			memcpy(msg + n, body, len);
-		crypto_hmac_sha256(secret, strlen(secret), msg, total, mac);
-	} else {
-		char *big = malloc(total);
-		if (!big) {
-			memset(hex, 0, CRYPTO_SHA256_HEX);
-			return;
-		}
-		memcpy(big, prefix, (size_t)n);
-		memcpy(big + n, body, len);
-		crypto_hmac_sha256(secret, strlen(secret), big, total, mac);
-		free(big);
-	}
-	crypto_hex(mac, sizeof mac, hex);
+	crypto_hmac_timestamped_hex(secret, t, body, len, hex); /* all zero on failure */
 }
 
 void sim_sign(const char *secret, int64_t t, const char *body, size_t len,

@@ -6,6 +6,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <stdio.h>
@@ -45,6 +46,31 @@ void crypto_hmac_sha256(const void *key, size_t key_len, const void *data, size_
 {
 	unsigned int out_len = CRYPTO_SHA256_LEN;
 	HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &out_len);
+}
+
+bool crypto_hmac_timestamped_hex(const char *secret, int64_t t, const void *body, size_t len,
+				 char hex[CRYPTO_SHA256_HEX])
+{
+	char prefix[24];
+	int n = snprintf(prefix, sizeof prefix, "%lld.", (long long)t);
+	uint8_t mac[CRYPTO_SHA256_LEN];
+	size_t mac_len = 0;
+	OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
+			       OSSL_PARAM_construct_end()};
+	EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	EVP_MAC_CTX *ctx = hmac ? EVP_MAC_CTX_new(hmac) : NULL;
+	bool ok = ctx && n > 0 && (size_t)n < sizeof prefix &&
+		  EVP_MAC_init(ctx, (const unsigned char *)secret, strlen(secret), params) &&
+		  EVP_MAC_update(ctx, (const unsigned char *)prefix, (size_t)n) &&
+		  (len == 0 || EVP_MAC_update(ctx, body, len)) &&
+		  EVP_MAC_final(ctx, mac, &mac_len, sizeof mac) && mac_len == sizeof mac;
+	EVP_MAC_CTX_free(ctx);
+	EVP_MAC_free(hmac);
+	if (ok)
+		crypto_hex(mac, sizeof mac, hex);
+	else
+		memset(hex, 0, CRYPTO_SHA256_HEX);
+	return ok;
 }
 
 bool crypto_equal(const void *a, const void *b, size_t len)

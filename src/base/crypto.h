@@ -18,6 +18,11 @@ void crypto_random_base62(char *out, size_t len);
 void crypto_sha256(const void *data, size_t len, uint8_t out[CRYPTO_SHA256_LEN]);
 void crypto_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
 			uint8_t out[CRYPTO_SHA256_LEN]);
+/* hex = HMAC-SHA256(secret, "<t>." body) in lower-case hex: the signature
+ * scheme of payd's channels, payd-sim and Stripe's webhooks.  False (hex
+ * all zero) when libcrypto fails. */
+bool crypto_hmac_timestamped_hex(const char *secret, int64_t t, const void *body, size_t len,
+				 char hex[CRYPTO_SHA256_HEX]);
 bool crypto_equal(const void *a, const void *b, size_t len); /* constant time */
 void crypto_hex(const uint8_t *data, size_t len, char *out /* 2*len+1 */);
 

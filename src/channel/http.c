@@ -521,19 +521,7 @@ void http_channel_decode_probe(const struct channel_http_reply *reply, struct ch
 static int mac_hex(const char *secret, int64_t t, const char *body, size_t body_len,
 		   char hex[CRYPTO_SHA256_HEX])
 {
-	char prefix[24];
-	int n = snprintf(prefix, sizeof prefix, "%lld.", (long long)t);
-	char *msg = malloc((size_t)n + body_len + 1);
-	if (!msg)
-		return -1;
-	memcpy(msg, prefix, (size_t)n);
-	if (body_len)
-		memcpy(msg + n, body, body_len);
-	uint8_t mac[CRYPTO_SHA256_LEN];
-	crypto_hmac_sha256(secret, strlen(secret), msg, (size_t)n + body_len, mac);
-	crypto_hex(mac, sizeof mac, hex);
-	free(msg);
-	return 0;
+	return crypto_hmac_timestamped_hex(secret, t, body, body_len, hex) ? 0 : -1;
 }
 
 int http_channel_sign(const char *secret, int64_t t, const char *body, size_t body_len,

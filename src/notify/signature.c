@@ -1,7 +1,6 @@
 /* notify/signature: building and checking Stripe-Signature headers (see
- * signature.h).  The signed text "<t>.<payload>" is assembled in one heap
- * buffer because base/crypto's HMAC is one-shot; SIGNATURE_PAYLOAD_MAX
- * bounds it.  Verification walks the header once without storing it and
+ * signature.h).  The HMAC of "<t>.<payload>" is base/crypto's (the
+ * scheme payd's channels share); SIGNATURE_PAYLOAD_MAX bounds the payload.  Verification walks the header once without storing it and
  * compares every v1 it finds, so its time does not depend on which entry
  * (if any) matches. */
 #include "notify/signature.h"
@@ -24,25 +23,7 @@ static_assert(2 * CRYPTO_SHA256_LEN == SIGNATURE_HEX_LEN, "hex length");
 static bool compute_v1(const char *secret, int64_t t_sec, const char *payload, size_t payload_len,
 		       char hex[SIGNATURE_HEX_LEN + 1])
 {
-	bool ok = false;
-	char prefix[T_TEXT_MAX];
-	char *text = NULL;
-	int prefix_len = snprintf(prefix, sizeof prefix, "%" PRId64 ".", t_sec);
-	if (prefix_len <= 0 || (size_t)prefix_len >= sizeof prefix)
-		goto out;
-	text = malloc((size_t)prefix_len + payload_len + 1);
-	if (!text)
-		goto out;
-	memcpy(text, prefix, (size_t)prefix_len);
-	if (payload_len)
-		memcpy(text + prefix_len, payload, payload_len);
-	uint8_t mac[CRYPTO_SHA256_LEN];
-	crypto_hmac_sha256(secret, strlen(secret), text, (size_t)prefix_len + payload_len, mac);
-	crypto_hex(mac, sizeof mac, hex);
-	ok = true;
-out:
-	free(text);
-	return ok;
+	return crypto_hmac_timestamped_hex(secret, t_sec, payload, payload_len, hex);
 }
 
 static bool secret_ok(const char *secret)

@@ -16,7 +16,7 @@
 
 import { spawn, execFile } from 'node:child_process';
 import http from 'node:http';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -357,6 +357,20 @@ export async function startPayd(opts = {}) {
     dirs.delete(dir);
     throw err;
   }
+}
+
+/**
+ * Starts payd with a configuration file made of `config` (its channels
+ * default to the sandbox alone): payd starts once to create the database
+ * and keys, then again with --config.
+ */
+export async function startPaydWithConfig(config, opts = {}) {
+  const payd = await startPayd(opts);
+  const path = join(payd.dir, 'payd.json');
+  await writeFile(path, JSON.stringify({ channels: [{ name: 'sandbox', kind: 'sandbox' }], ...config }));
+  payd.opts.args = [...(payd.opts.args ?? []), '--config', path];
+  await payd.restart();
+  return payd;
 }
 
 /** The error catalog, from `payd codes --json`, keyed by numeric code. */

@@ -9,20 +9,9 @@
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { startPayd, uniq, catalog, waitFor } from './harness.mjs';
+import { startPayd, startPaydWithConfig, uniq, catalog, waitFor } from './harness.mjs';
 import { startSmtpSink } from './smtp_sink.mjs';
 import { startSim, simChannel, simBank } from './sim.mjs';
-
-async function startWithConfig(config) {
-  const payd = await startPayd();
-  const path = join(payd.dir, 'payd.json');
-  await writeFile(path, JSON.stringify({ channels: [{ name: 'sandbox', kind: 'sandbox' }], ...config }));
-  payd.opts.args = ['--config', path];
-  await payd.restart();
-  return payd;
-}
 
 describe('payer e-mails', () => {
   let sink;
@@ -31,7 +20,7 @@ describe('payer e-mails', () => {
 
   before(async () => {
     sink = await startSmtpSink({ rejectFirst: 1 });
-    payd = await startWithConfig({
+    payd = await startPaydWithConfig({
       webhooks: { backoff_first_ms: 50, backoff_max_ms: 200 },
       notify: { smtp_url: `smtp://127.0.0.1:${sink.port}`, from: 'payments@shop.example', timeout_ms: 5000 },
     });

@@ -9,10 +9,8 @@
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import Stripe from 'stripe';
-import { startPayd, waitFor, uniq, rejection } from './harness.mjs';
+import { startPayd, startPaydWithConfig, waitFor, uniq, rejection } from './harness.mjs';
 import { startReceiver } from './receiver.mjs';
 
 const stripeLib = new Stripe('sk_test_unused');
@@ -22,16 +20,6 @@ const WEBHOOKS = {
   backoff_max_ms: 400,
   allow_private_networks: true,
 };
-
-/** payd serving with a config file holding `webhooks` (and more). */
-async function startWithConfig(config) {
-  const payd = await startPayd();
-  const path = join(payd.dir, 'payd.json');
-  await writeFile(path, JSON.stringify({ channels: [{ name: 'sandbox', kind: 'sandbox' }], ...config }));
-  payd.opts.args = ['--config', path];
-  await payd.restart();
-  return payd;
-}
 
 function verify(req, secret) {
   return stripeLib.webhooks.constructEvent(req.raw, req.headers['stripe-signature'], secret);
@@ -51,7 +39,7 @@ describe('webhook endpoints and deliveries', () => {
 
   before(async () => {
     receiver = await startReceiver();
-    payd = await startWithConfig({ webhooks: { ...WEBHOOKS, disable_after_failures: 4, disable_after_ms: 0 } });
+    payd = await startPaydWithConfig({ webhooks: { ...WEBHOOKS, disable_after_failures: 4, disable_after_ms: 0 } });
     stripe = payd.stripe();
   });
 
@@ -275,7 +263,7 @@ describe('a slow endpoint', () => {
   test('never delays the others: its attempts stay within its own limit', async () => {
     const slow = await startReceiver(() => ({ status: 200, delayMs: 8000 }));
     const fast = await startReceiver();
-    const payd = await startWithConfig({ webhooks: { ...WEBHOOKS, timeout_ms: 6000, per_endpoint: 2 } });
+    const payd = await startPaydWithConfig({ webhooks: { ...WEBHOOKS, timeout_ms: 6000, per_endpoint: 2 } });
     try {
       const stripe = payd.stripe();
       await stripe.webhookEndpoints.create({ url: slow.url, enabled_events: ['payment_intent.succeeded'] });
@@ -297,7 +285,7 @@ describe('a slow endpoint', () => {
 describe('deliveries survive SIGKILL', () => {
   test('payd killed while deliveries are pending: after the restart every event arrives', async () => {
     const rx = await startReceiver(() => ({ status: 503 }));
-    const payd = await startWithConfig({ webhooks: WEBHOOKS });
+    const payd = await startPaydWithConfig({ webhooks: WEBHOOKS });
     try {
       const stripe = payd.stripe();
       const ep = await stripe.webhookEndpoints.create({ url: rx.url, enabled_events: ['payment_intent.succeeded'] });
