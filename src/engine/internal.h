@@ -180,6 +180,12 @@ int refunds_apply_result(struct engine *e, struct engine_cmd *res, enum exec_res
 int payouts_exec(struct engine *e, struct engine_cmd *cmd, enum exec_result *out);
 int payouts_apply_result(struct engine *e, struct engine_cmd *res, enum exec_result *out);
 
+/* alerts.c: an alert of `kind` about object_id opened (or taken to
+ * `level` when one is open), and resolved (nothing when none is open). */
+int alerts_raise(struct engine *e, const char *merchant_id, const char *kind,
+		 const char *object_id, int level, const char *message);
+int alerts_resolve(struct engine *e, const char *object_id, const char *kind, const char *message);
+
 /* webhooks.c: endpoints, redelivery, the notifier's reports, and the
  * payer e-mails an event calls for. */
 int webhooks_exec(struct engine *e, struct engine_cmd *cmd, enum exec_result *out);

@@ -412,17 +412,10 @@ static enum payout_status status_of(enum channel_payout_state s)
 
 static int resolve_alert(struct engine *e, const struct payout *p)
 {
-	struct alert a;
-	int rc = e->store->ops->alert_open_for(e->store, p->id, PAYOUT_ALERT_KIND, &a);
-	if (rc == CAT_NO_SUCH_OBJECT)
-		return CAT_OK;
-	if (rc)
-		return rc;
-	a.status = ALERT_RESOLVED;
-	a.updated_ms = a.resolved_ms = e->now_ms;
-	snprintf(a.message, sizeof a.message, "Payout %s is %s now.", p->id,
+	char message[PAYOUT_MESSAGE_MAX];
+	snprintf(message, sizeof message, "Payout %s is %s now.", p->id,
 		 payout_status_name(p->status));
-	return e->store->ops->alert_update(e->store, &a);
+	return alerts_resolve(e, p->id, PAYOUT_ALERT_KIND, message);
 }
 
 /* The money of a final status: paid settles the hold; failed releases it
@@ -592,30 +585,14 @@ static int callback(struct engine *e, struct engine_cmd *cmd, enum exec_result *
  * and its alert opened or escalated. */
 static int escalate(struct engine *e, struct payout *p, struct timeline *t, int level)
 {
-	struct alert a;
-	int rc = e->store->ops->alert_open_for(e->store, p->id, PAYOUT_ALERT_KIND, &a);
-	bool fresh = rc == CAT_NO_SUCH_OBJECT;
-	if (fresh) {
-		memset(&a, 0, sizeof a);
-		id_new(&e->ids, ID_ALERT, a.id);
-		memcpy(a.merchant_id, p->merchant_id, sizeof a.merchant_id);
-		snprintf(a.kind, sizeof a.kind, "%s", PAYOUT_ALERT_KIND);
-		memcpy(a.object_id, p->id, sizeof a.object_id);
-		a.status = ALERT_OPEN;
-		a.created_ms = e->now_ms;
-	} else if (rc) {
-		return rc;
-	}
-	a.level = level;
-	a.updated_ms = e->now_ms;
-	snprintf(a.message, sizeof a.message,
+	char message[PAYOUT_MESSAGE_MAX];
+	snprintf(message, sizeof message,
 		 "Payout %s (%lld %s via %s) is %s past its expected arrival: level %d.", p->id,
-		 (long long)p->amount, p->currency, p->rail,
-		 level > 1 ? "still" : "", level);
-	rc = fresh ? e->store->ops->alert_insert(e->store, &a) : e->store->ops->alert_update(e->store, &a);
+		 (long long)p->amount, p->currency, p->rail, level > 1 ? "still" : "", level);
+	int rc = alerts_raise(e, p->merchant_id, PAYOUT_ALERT_KIND, p->id, level, message);
 	p->overdue_level = level;
 	if (rc == CAT_OK)
-		rc = add_line(e, p, t, "deadline", NULL, a.message);
+		rc = add_line(e, p, t, "deadline", NULL, message);
 	return rc ? rc : emit(e, p, t, "payout.overdue");
 }
 

@@ -108,16 +108,9 @@ static int apply_fields(struct webhook_endpoint *w, const struct webhook_args *a
 
 static int resolve_alert(struct engine *e, const struct webhook_endpoint *w, const char *why)
 {
-	struct alert a;
-	int rc = e->store->ops->alert_open_for(e->store, w->id, WEBHOOK_ALERT_KIND, &a);
-	if (rc == CAT_NO_SUCH_OBJECT)
-		return CAT_OK;
-	if (rc)
-		return rc;
-	a.status = ALERT_RESOLVED;
-	a.updated_ms = a.resolved_ms = e->now_ms;
-	snprintf(a.message, sizeof a.message, "Webhook endpoint %s %s.", w->id, why);
-	return e->store->ops->alert_update(e->store, &a);
+	char message[PAYOUT_MESSAGE_MAX];
+	snprintf(message, sizeof message, "Webhook endpoint %s %s.", w->id, why);
+	return alerts_resolve(e, w->id, WEBHOOK_ALERT_KIND, message);
 }
 
 static int endpoint_create(struct engine *e, struct engine_cmd *cmd, enum exec_result *out)
@@ -317,19 +310,13 @@ static int disable_endpoint(struct engine *e, struct webhook_endpoint *w)
 	snprintf(w->disabled_reason, sizeof w->disabled_reason,
 		 "%d deliveries failed in a row since %lld", w->failures,
 		 (long long)w->failing_since_ms / 1000);
-	struct alert a = {.level = 1, .status = ALERT_OPEN, .created_ms = e->now_ms,
-			  .updated_ms = e->now_ms};
-	id_new(&e->ids, ID_ALERT, a.id);
-	memcpy(a.merchant_id, w->merchant_id, sizeof a.merchant_id);
-	snprintf(a.kind, sizeof a.kind, "%s", WEBHOOK_ALERT_KIND);
-	memcpy(a.object_id, w->id, sizeof a.object_id);
-	snprintf(a.message, sizeof a.message,
+	char message[PAYOUT_MESSAGE_MAX];
+	snprintf(message, sizeof message,
 		 "Webhook endpoint %s was disabled: %d deliveries failed in a row.", w->id,
 		 w->failures);
 	log_msg(LOG_WARN, "webhook_disabled", "endpoint %s disabled after %d failures", w->id,
 		w->failures);
-	int rc = e->store->ops->alert_insert(e->store, &a);
-	return rc == CAT_INVALID_STATE ? CAT_OK : rc; /* one is open already */
+	return alerts_raise(e, w->merchant_id, WEBHOOK_ALERT_KIND, w->id, 1, message);
 }
 
 /* The endpoint's health after an attempt: a success clears its failures;
