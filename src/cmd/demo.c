@@ -5,8 +5,10 @@
  * primary acquirer goes down (connections refused) and comes back at
  * four fifths, so the failover and the breaker show.  Progress goes to
  * stderr each second.  Then it waits for the resolver to settle every
- * unknown attempt, prints a summary (payments, success rate, failovers,
- * unknowns resolved, top failure codes) and the check of payd's books
+ * unknown attempt and for every webhook to reach the demo's own endpoint
+ * (which refuses a fifth of them, so retries show), prints a summary
+ * (payments, success rate, failovers, unknowns resolved, top failure
+ * codes, payouts, webhooks) and the check of payd's books
  * against payd-sim's, and keeps serving (URL, key, curl example) until
  * Ctrl-C — or stops at once with --exit.  --json prints the summary as one
  * JSON object on stdout. */
@@ -108,6 +110,7 @@ struct demo {
 	pid_t sim_pid, payd_pid;
 	struct demo_traffic traffic;
 	struct demo_payouts payouts;
+	struct demo_webhooks hooks;
 };
 
 static void say(const struct demo *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -249,6 +252,11 @@ static int write_config(struct demo *d, json_t *ready, char *path, size_t cap)
 	json_object_set_new(cfg, "payouts",
 			    json_pack("{s:i, s:i, s:i, s:i}", "poll_first_ms", 1000, "poll_max_ms",
 				      10000, "arrival_grace_ms", 5000, "escalate_ms", 15000));
+	/* the demo's receiver is on loopback; a refused delivery is retried soon */
+	json_object_set_new(cfg, "webhooks",
+			    json_pack("{s:b, s:i, s:i, s:i}", "allow_private_networks", 1,
+				      "timeout_ms", 2000, "backoff_first_ms", 500, "backoff_max_ms",
+				      5000));
 	path_in(d, "payd.json", path, cap);
 	int rc = json_dump_file(cfg, path, JSON_INDENT(2));
 	json_decref(cfg);
@@ -416,6 +424,39 @@ static void wait_settled(struct demo *d)
 	    DEMO_SETTLE_TIMEOUT_MS / 1000);
 }
 
+/* Every webhook delivery done (the receiver refuses some: they are retried). */
+static void wait_delivered(struct demo *d)
+{
+	for (int i = 0; i < DEMO_SETTLE_TIMEOUT_MS / 200; i++) {
+		sqlite3 *db = open_books(d);
+		long left = db ? sql_count(db, "SELECT count(*) FROM deliveries WHERE state = 0") : -1;
+		sqlite3_close(db);
+		if (left == 0)
+			return;
+		usleep(200 * 1000);
+	}
+	say(d, "payd demo: some webhooks are still being delivered after %d s",
+	    DEMO_SETTLE_TIMEOUT_MS / 1000);
+}
+
+/* What payd's outbox says, and what the receiver took. */
+static json_t *webhook_summary(struct demo *d, sqlite3 *db)
+{
+	struct demo_hook_counts got = demo_webhooks_counts(&d->hooks);
+	long events = sql_count(db, "SELECT count(*) FROM events");
+	return json_pack(
+		"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "events", (json_int_t)events,
+		"delivered",
+		(json_int_t)sql_count(db, "SELECT count(*) FROM deliveries WHERE kind = 0 AND state = 1"),
+		"attempts",
+		(json_int_t)sql_count(db, "SELECT count(*) FROM delivery_attempts"),
+		"refused_by_receiver", (json_int_t)got.refused, "max_delay_ms",
+		(json_int_t)sql_count(db, "SELECT coalesce(max(done_ms - created_ms), 0) "
+					  "FROM deliveries WHERE kind = 0 AND state = 1"),
+		"received", (json_int_t)got.accepted_events, "bad_signatures",
+		(json_int_t)got.bad_signatures, "lost", (json_int_t)(events - got.accepted_events));
+}
+
 static json_t *top_failure_codes(sqlite3 *db)
 {
 	/* Final failures only: not the attempts a payment failed over from. */
@@ -471,6 +512,7 @@ static json_t *summary(struct demo *d, const struct books_report *books)
 						    "WHERE kind = 'payout_overdue'"),
 			  "executed_twice", (json_int_t)books->payouts_executed_twice, "late_payout",
 			  d->payouts.late_id));
+	json_object_set_new(s, "webhooks", webhook_summary(d, db));
 	sqlite3_close(db);
 	return s;
 }
@@ -518,6 +560,17 @@ static void print_summary(const struct demo *d, json_t *s)
 	       json_integer_value(json_object_get(po, "overdue_alerts")),
 	       json_integer_value(json_object_get(po, "executed_twice")),
 	       json_string_value(json_object_get(po, "late_payout")));
+	json_t *wh = json_object_get(s, "webhooks");
+	printf("  webhooks          %lld events, %lld received by the demo's endpoint "
+	       "(signatures checked, %lld bad), %lld attempts (%lld refused by the endpoint and "
+	       "retried), slowest %lld ms, lost %lld\n",
+	       json_integer_value(json_object_get(wh, "events")),
+	       json_integer_value(json_object_get(wh, "received")),
+	       json_integer_value(json_object_get(wh, "bad_signatures")),
+	       json_integer_value(json_object_get(wh, "attempts")),
+	       json_integer_value(json_object_get(wh, "refused_by_receiver")),
+	       json_integer_value(json_object_get(wh, "max_delay_ms")),
+	       json_integer_value(json_object_get(wh, "lost")));
 	fflush(stdout);
 }
 
@@ -553,10 +606,16 @@ static int run_demo(struct demo *d)
 		return CMD_FAILED;
 	}
 	json_decref(ready);
-	say(d, "payd demo: payd at %s, payd-sim at %s; %d s of traffic", api, d->admin,
-	    d->duration_s);
+	if (demo_webhooks_start(&d->hooks) != 0 || demo_webhooks_register(&d->hooks, api, key) != 0) {
+		say(d, "payd demo: could not set up the webhook endpoint");
+		demo_webhooks_stop(&d->hooks);
+		return CMD_FAILED;
+	}
+	say(d, "payd demo: payd at %s, payd-sim at %s, webhooks to %s; %d s of traffic", api,
+	    d->admin, d->hooks.url, d->duration_s);
 	run_traffic(d, api, key);
 	wait_settled(d);
+	wait_delivered(d);
 	struct books_report books;
 	char err[512];
 	int rc = books_check(d->db, d->admin, NULL, &books, err, sizeof err);
@@ -565,10 +624,14 @@ static int run_demo(struct demo *d)
 	json_t *s = rc == 0 ? summary(d, &books) : NULL;
 	if (s)
 		print_summary(d, s);
+	json_t *wh = json_object_get(s, "webhooks");
+	bool ok = rc == 0 && books_ok(&books) && wh &&
+		  json_integer_value(json_object_get(wh, "lost")) == 0 &&
+		  json_integer_value(json_object_get(wh, "bad_signatures")) == 0;
 	json_decref(s);
-	bool ok = rc == 0 && books_ok(&books);
 	if (!d->exit_after && ok)
 		serve_until_signal(d, api, key);
+	demo_webhooks_stop(&d->hooks);
 	return ok ? CMD_OK : CMD_FAILED;
 }
 

@@ -1,13 +1,17 @@
 /* cmd/demo: what `payd demo`'s two files share.  demo.c runs the show
  * (payd-sim and payd as child processes, the outage, the summary, the
  * books check, then serving until Ctrl-C); demo_traffic.c drives the
- * payments (worker threads over libcurl) and counts what they saw. */
+ * payments (worker threads over libcurl) and counts what they saw;
+ * demo_payouts.c pays out; demo_webhooks.c receives the webhooks. */
 #ifndef PAYD_CMD_DEMO_H
 #define PAYD_CMD_DEMO_H
 
+#include <jansson.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "base/rng.h"
 
 #define DEMO_WORKERS 6
 #define DEMO_URL_MAX 256
@@ -39,6 +43,26 @@ struct demo_payouts {
 };
 int demo_payouts_start(struct demo_payouts *p);
 void demo_payouts_join(struct demo_payouts *p);
+
+/* demo_webhooks.c: a webhook endpoint on loopback that refuses a fifth
+ * of the deliveries, checks every signature and keeps the events it took. */
+struct demo_webhooks {
+	struct MHD_Daemon *daemon;
+	char url[DEMO_URL_MAX];
+	char secret[64];
+	pthread_mutex_t lock;
+	struct rng rng;
+	long requests, refused, bad_signatures;
+	json_t *accepted; /* event id -> true */
+};
+struct demo_hook_counts {
+	long requests, refused, bad_signatures, accepted_events;
+};
+int demo_webhooks_start(struct demo_webhooks *w);
+/* Registers the receiver with payd (every event type) and keeps its secret. */
+int demo_webhooks_register(struct demo_webhooks *w, const char *api, const char *key);
+struct demo_hook_counts demo_webhooks_counts(struct demo_webhooks *w);
+void demo_webhooks_stop(struct demo_webhooks *w);
 
 /* Starts the workers; they stop by themselves at until_ms. */
 int demo_traffic_start(struct demo_traffic *t);
