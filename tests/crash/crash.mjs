@@ -6,7 +6,12 @@
 // attempt, `payd check-books` compares payd's books with payd-sim's:
 // every charge matches exactly one succeeded payment, every payment a
 // client was told succeeded is in both, nothing is charged twice, and the
-// ledger balances.  It prints the counts and exits 1 on any mismatch.
+// ledger balances.  Every event goes as a webhook to a receiver that
+// refuses a fifth of the deliveries: once everything has settled, every
+// event payd wrote must have reached it, with a signature the stripe
+// client's webhooks.constructEvent accepts — also the events whose
+// deliveries were under way when payd was killed.  It prints the counts
+// and exits 1 on any mismatch.
 //
 // Size (CI keeps it short): CRASH_PAYMENTS (default 2000), CRASH_KILLS
 // (default 4), CRASH_CONCURRENCY (default 16), CRASH_SEED.
@@ -17,7 +22,12 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { startPayd, paydBin, waitFor, formEncode } from '../e2e/harness.mjs';
+import { createRequire } from 'node:module';
 import { startSim, fourChannels, simBank } from '../e2e/sim.mjs';
+import { startReceiver } from '../e2e/receiver.mjs';
+
+const Stripe = createRequire(new URL('../e2e/package.json', import.meta.url))('stripe');
+const verifier = new Stripe('sk_test_unused');
 
 const PAYMENTS = Number(process.env.CRASH_PAYMENTS ?? 2000);
 const PAYOUTS = Number(process.env.CRASH_PAYOUTS ?? 300);
@@ -133,6 +143,42 @@ function unsettled(db) {
   );
 }
 
+function eventIds(db) {
+  return new Promise((resolve, reject) =>
+    execFile('sqlite3', [db, 'SELECT id FROM events;'], { maxBuffer: 64 << 20 }, (err, out) =>
+      err ? reject(err) : resolve(out.split('\n').filter(Boolean)))
+  );
+}
+
+/** Waits until the receiver has accepted every event payd wrote; returns the figures. */
+async function webhookFigures(payd, hooks, secret) {
+  const ids = await eventIds(payd.db);
+  const accepted = new Map();
+  let badSignatures = 0;
+  const covered = (requests) => {
+    for (const r of requests.slice(covered.seen ?? 0)) {
+      if (r.status !== 200 || !r.json) continue;
+      try {
+        verifier.webhooks.constructEvent(r.raw, r.headers['stripe-signature'], secret);
+        if (!accepted.has(r.json.id)) accepted.set(r.json.id, r.at);
+      } catch {
+        badSignatures++;
+      }
+    }
+    covered.seen = requests.length;
+    return ids.every((id) => accepted.has(id));
+  };
+  await hooks.waitFor(covered, SETTLE_TIMEOUT_MS, 'every event at the webhook receiver').catch(() => null);
+  return {
+    events: ids.length,
+    requests: hooks.requests.length,
+    refused: hooks.requests.filter((r) => r.status !== 200).length,
+    received: ids.filter((id) => accepted.has(id)).length,
+    bad_signatures: badSignatures,
+    lost: ids.filter((id) => !accepted.has(id)).length,
+  };
+}
+
 function checkBooks(db, admin, ackedFile) {
   return new Promise((resolve) =>
     execFile(paydBin(), ['check-books', '--db', db, '--sim', admin, '--acked', ackedFile, '--json'], (err, out, errText) =>
@@ -169,13 +215,19 @@ async function main() {
   });
   let payd;
   let ok = false;
+  const hooks = await startReceiver(() => ({ status: random() < 0.2 ? 500 : 200 }));
   try {
     const config = await sim.writePaydConfig({
       timeoutMs: 300,
       payouts: { poll_first_ms: 200, poll_max_ms: 1000, arrival_grace_ms: 60000, escalate_ms: 60000 },
+      webhooks: { allow_private_networks: true, backoff_first_ms: 100, backoff_max_ms: 1000, timeout_ms: 2000 },
     });
     payd = await startPayd({ args: ['--config', config] });
     await sim.callbacksTo(payd.url);
+    const endpoint = await payd.request('POST', '/v1/webhook_endpoints', {
+      body: formEncode({ url: hooks.url, enabled_events: ['*'] }),
+    });
+    if (endpoint.status !== 200) throw new Error(`webhook endpoint: ${endpoint.text}`);
     // Funds for the payouts, before the first kill (the acquirer's mix
     // declines some payments: try again until one succeeds).
     const fund = await waitFor(async () => {
@@ -200,22 +252,26 @@ async function main() {
     const ackedFile = join(sim.dir, 'acked.txt');
     await writeFile(ackedFile, acked.join('\n') + '\n');
     const { code, report, stderr } = await checkBooks(payd.db, sim.admin, ackedFile);
-    const summary = { payments: made, seed: SEED, load_ms: loadMs, ...counts, books: report };
+    const webhooks = await webhookFigures(payd, hooks, endpoint.body.secret);
+    const summary = { payments: made, seed: SEED, load_ms: loadMs, ...counts, books: report, webhooks };
     console.log(JSON.stringify(summary, null, 2));
     if (!report) throw new Error(`payd check-books failed: ${stderr}`);
     const po = report.payouts;
     ok = code === 0 && report.charged_twice === 0 && report.acked_missing === 0 && report.missing === 0 &&
       report.unmatched_charges === 0 && report.ledger_balanced && counts.kills === KILLS &&
-      po.executed_twice === 0 && po.unmatched === 0 && po.missing === 0;
+      po.executed_twice === 0 && po.unmatched === 0 && po.missing === 0 &&
+      webhooks.lost === 0 && webhooks.bad_signatures === 0;
     if (!ok) console.error('crash test: FAILED (see the counts above)');
     else
       console.error(
         `crash test: ok (${counts.kills} kills, ${report.matched} charges matched, none twice; ` +
-          `${po.matched} payouts matched, none executed twice)`
+          `${po.matched} payouts matched, none executed twice; ${webhooks.received} of ` +
+          `${webhooks.events} events delivered, ${webhooks.requests} webhook requests, none lost)`
       );
   } finally {
     await payd?.stop().catch((err) => console.error(err.message));
     await sim.stop();
+    await hooks.close();
   }
   process.exit(ok ? 0 : 1);
 }
