@@ -55,8 +55,8 @@ static int check_method_types(json_t *params, struct params_error *err)
 }
 
 /* receipt_email (the payer's address for e-mails about the payment: ""
- * removes it) and payer_language (payd's: the e-mails' language; by
- * default the request's Accept-Language, en or zh-CN). */
+ * removes it) and payer_language (payd's: the e-mails' language; when
+ * none was ever given, the engine takes the request's Accept-Language). */
 static int read_payer(struct request *req, struct pi_args *a, struct params_error *err)
 {
 	const char *email = NULL, *language = NULL;
@@ -70,10 +70,9 @@ static int read_payer(struct request *req, struct pi_args *a, struct params_erro
 	}
 	if (!rc)
 		rc = params_enum(req->params, "payer_language", false, payer_languages, &language, err);
-	if (!rc && (language || (email && email[0]))) {
+	if (!rc && language) {
 		a->fields |= PI_F_PAYER_LANGUAGE;
-		snprintf(a->payer_language, sizeof a->payer_language, "%s",
-			 language ? language : catalog_prefers_chinese(req->lang) ? "zh-CN" : "en");
+		snprintf(a->payer_language, sizeof a->payer_language, "%s", language);
 	}
 	return rc;
 }

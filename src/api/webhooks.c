@@ -138,7 +138,7 @@ void webhook_roll(struct request *req)
 		return;
 	int64_t overlap_s = WEBHOOK_OVERLAP_DEFAULT_S;
 	int rc = params_int64(req->params, "overlap_seconds", false, &overlap_s, &err);
-	if (!rc && (overlap_s < 0 || overlap_s * 1000 > WEBHOOK_ROLL_OVERLAP_MAX_MS))
+	if (!rc && (overlap_s < 0 || overlap_s > WEBHOOK_ROLL_OVERLAP_MAX_MS / 1000))
 		rc = params_fail(&err, CAT_PARAMETER_INVALID, "overlap_seconds",
 				 "overlap_seconds must be between 0 and %lld.",
 				 (long long)(WEBHOOK_ROLL_OVERLAP_MAX_MS / 1000));

@@ -45,8 +45,10 @@ void webhook_policy_default(struct webhook_policy *p)
 	p->backoff_first_ms = 30 * 1000;
 	p->backoff_max_ms = 3600 * 1000;
 	p->max_age_ms = 3LL * 24 * 3600 * 1000;
-	p->disable_after_failures = 100;
-	p->disable_after_ms = 3LL * 24 * 3600 * 1000;
+	/* well inside max_age: an endpoint failing every retry of an event for
+	 * a day is disabled (and alerted) before that event is given up */
+	p->disable_after_failures = 20;
+	p->disable_after_ms = 24LL * 3600 * 1000;
 }
 
 bool webhook_type_known(const char *type)

@@ -28,6 +28,8 @@
 #define WEBHOOK_SEALED_MAX (WEBHOOK_SECRET_MAX + CRYPTO_SEAL_OVERHEAD)
 #define WEBHOOK_ERROR_MAX 160        /* an attempt's error text */
 #define WEBHOOK_ENDPOINTS_MAX 16     /* per merchant, like Stripe's limit */
+#define WEBHOOK_ATTEMPTS_MAX 100     /* a delivery is given up after this many */
+#define WEBHOOK_EVENT_DELIVERIES_MAX 64 /* deliveries of one event: redelivery stops there */
 #define WEBHOOK_SEAL_SECRET "webhook_seal" /* store secret sealing signing secrets */
 #define WEBHOOK_ROLL_OVERLAP_MAX_MS (7LL * 24 * 3600 * 1000) /* both secrets sign at most this long */
 
@@ -84,8 +86,8 @@ struct webhook_policy {
 	int64_t backoff_first_ms; /* the wait after the first failure (default 30 s) */
 	int64_t backoff_max_ms;   /* the longest wait (default 1 h) */
 	int64_t max_age_ms;       /* give up on an event older than this (default 3 days) */
-	int disable_after_failures;  /* an endpoint failing this many times in a row ... */
-	int64_t disable_after_ms;    /* ... for at least this long is disabled (default 3 days) */
+	int disable_after_failures;  /* an endpoint failing this many times in a row ... (default 20) */
+	int64_t disable_after_ms;    /* ... for at least this long is disabled (default 1 day) */
 };
 
 void webhook_endpoint_clear(struct webhook_endpoint *w);

@@ -50,10 +50,14 @@ void engine_cmd_release(struct engine_cmd *cmd)
 	cmd->carry = NULL;
 	free(cmd->body);
 	cmd->body = NULL;
+	free(cmd->saved_body);
+	cmd->saved_body = NULL;
 }
 
 void engine_reply_json(struct engine_cmd *cmd, int status, json_t *body)
 {
+	free(cmd->saved_body); /* another answer: what was to be saved instead goes */
+	cmd->saved_body = NULL;
 	free(cmd->body);
 	cmd->http_status = status;
 	cmd->body = render_take_text(body);
@@ -61,6 +65,8 @@ void engine_reply_json(struct engine_cmd *cmd, int status, json_t *body)
 
 void engine_reply_text(struct engine_cmd *cmd, int status, char *text)
 {
+	free(cmd->saved_body);
+	cmd->saved_body = NULL;
 	free(cmd->body);
 	cmd->http_status = text ? status : 500;
 	cmd->body = text;
@@ -689,6 +695,11 @@ static void run_batch(struct engine *e, struct engine_cmd **batch, int n)
 	int rc = run_commands(e, batch, n, res);
 	if (rc == CAT_OK)
 		expire_keys(e);
+	/* Readers may see this batch from the commit on, before its fsync:
+	 * from now, waiting for durability waits for it too. */
+	pthread_mutex_lock(&e->lock);
+	e->visible = e->committed + 1; /* the seq hold_batch gives it */
+	pthread_mutex_unlock(&e->lock);
 	if (rc == CAT_OK)
 		rc = store_commit(e->store);
 	e->in_run = false;
@@ -907,7 +918,7 @@ void engine_free(struct engine *e)
 void engine_wait_durable(struct engine *e)
 {
 	pthread_mutex_lock(&e->lock);
-	uint64_t target = e->sync_requested; /* every commit a reader can have seen */
+	uint64_t target = e->visible; /* every commit a reader can have seen */
 	while (e->synced < target && !e->syncer_stop)
 		pthread_cond_wait(&e->durable, &e->lock);
 	pthread_mutex_unlock(&e->lock);

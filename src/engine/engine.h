@@ -189,6 +189,9 @@ struct engine_cmd {
 	/* The answer, set before `reply` is called (from the engine thread). */
 	int http_status;
 	char *body; /* heap JSON, owned by the command */
+	/* What an Idempotency-Key keeps instead of body when the answer holds
+	 * a secret shown once (a webhook endpoint's): heap, owned, or NULL. */
+	char *saved_body;
 	bool replayed; /* the body is a saved answer to the same Idempotency-Key */
 	engine_reply_fn reply;
 	void *reply_ctx;

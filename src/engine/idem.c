@@ -134,7 +134,7 @@ int idem_save(struct engine *e, struct engine_cmd *cmd, bool in_flight, bool end
 	struct store_idem r = {
 		.state = in_flight ? IDEM_IN_FLIGHT : IDEM_DONE,
 		.http_status = in_flight ? 0 : cmd->http_status,
-		.response_json = in_flight ? NULL : cmd->body,
+		.response_json = in_flight ? NULL : cmd->saved_body ? cmd->saved_body : cmd->body,
 		.created_ms = e->now_ms,
 	};
 	memcpy(r.merchant_id, cmd->merchant_id, sizeof r.merchant_id);

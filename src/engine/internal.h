@@ -84,6 +84,7 @@ struct engine {
 	pthread_cond_t sync_wake;
 	uint64_t sync_requested; /* the newest batch committed */
 	uint64_t synced;         /* every batch up to this one is durable */
+	uint64_t visible;        /* the newest batch readers may see (committing or committed) */
 	pthread_cond_t durable;  /* broadcast when `synced` moves */
 	bool syncer_stop;
 

@@ -188,7 +188,9 @@ static bool merge_metadata(char **current, json_t *changes)
 	return fits;
 }
 
-static int apply_fields(struct payment_intent *pi, struct pi_args *a, struct params_error *err)
+/* lang: the request's Accept-Language (a payer language never given). */
+static int apply_fields(struct payment_intent *pi, struct pi_args *a, const char *lang,
+			struct params_error *err)
 {
 	if ((a->fields & PI_F_METADATA) && !merge_metadata(&pi->metadata_json, a->metadata))
 		return params_fail(err, CAT_PARAMETER_INVALID, "metadata",
@@ -209,8 +211,9 @@ static int apply_fields(struct payment_intent *pi, struct pi_args *a, struct par
 		memcpy(pi->receipt_email, a->receipt_email, sizeof pi->receipt_email);
 	if (a->fields & PI_F_PAYER_LANGUAGE)
 		memcpy(pi->payer_language, a->payer_language, sizeof pi->payer_language);
-	if (pi->receipt_email[0] && !pi->payer_language[0])
-		snprintf(pi->payer_language, sizeof pi->payer_language, "en");
+	if (pi->receipt_email[0] && !pi->payer_language[0]) /* never given: the request's */
+		snprintf(pi->payer_language, sizeof pi->payer_language, "%s",
+			 catalog_prefers_chinese(lang) ? "zh-CN" : "en");
 	if (a->fields & PI_F_METHOD) {
 		pi->method = a->method;
 		if (pi->status == PI_REQUIRES_PAYMENT_METHOD)
@@ -417,7 +420,7 @@ static int confirm(struct engine *e, struct engine_cmd *cmd, struct loaded *l,
 		rc = pi_can_confirm(&l->pi, has_unsettled_attempt(l));
 		if (rc == CAT_OK) {
 			if (!l->fresh) /* create has applied them already */
-				rc = apply_fields(&l->pi, &cmd->pi, &cmd->err);
+				rc = apply_fields(&l->pi, &cmd->pi, cmd->lang, &cmd->err);
 			if (rc == CAT_OK)
 				rc = first_attempt(e, cmd, l);
 		} else {
@@ -448,7 +451,7 @@ static int create(struct engine *e, struct engine_cmd *cmd, enum exec_result *ou
 	pi->status = PI_REQUIRES_PAYMENT_METHOD;
 	pi->created_ms = pi->updated_ms = e->now_ms;
 	l->fresh = true; /* written once, by confirm or below */
-	int rc = apply_fields(pi, &cmd->pi, &cmd->err);
+	int rc = apply_fields(pi, &cmd->pi, cmd->lang, &cmd->err);
 	if (rc == CAT_OK && cmd->pi.confirm && pi->method.type == PM_NONE) /* before any write */
 		rc = params_fail(&cmd->err, CAT_PARAMETER_MISSING, "payment_method",
 				 "You cannot confirm this PaymentIntent because it has no payment "
@@ -478,7 +481,7 @@ static int update(struct engine *e, struct engine_cmd *cmd, struct loaded *l,
 		return params_fail(&cmd->err, rc, NULL,
 				   "You cannot update this PaymentIntent because it has a status of %s.",
 				   pi_status_name(l->pi.status));
-	if ((rc = apply_fields(&l->pi, &cmd->pi, &cmd->err)))
+	if ((rc = apply_fields(&l->pi, &cmd->pi, cmd->lang, &cmd->err)))
 		return rc;
 	*out = EXEC_REPLY;
 	return save(e, l, NULL, cmd, cmd->lang);

@@ -113,6 +113,18 @@ static int resolve_alert(struct engine *e, const struct webhook_endpoint *w, con
 	return alerts_resolve(e, w->id, WEBHOOK_ALERT_KIND, message);
 }
 
+/* The answer shows the secret, once: an Idempotency-Key keeps the answer
+ * without it (a replay says the endpoint, not its secret), so the secret
+ * is never on disk in clear. */
+static void reply_with_secret(struct engine_cmd *cmd, const struct webhook_endpoint *w,
+			      const char *secret, enum exec_result *out)
+{
+	engine_reply_json(cmd, 200, render_webhook_endpoint(w, secret));
+	free(cmd->saved_body);
+	cmd->saved_body = render_take_text(render_webhook_endpoint(w, NULL));
+	*out = EXEC_REPLY;
+}
+
 static int endpoint_create(struct engine *e, struct engine_cmd *cmd, enum exec_result *out)
 {
 	long count = 0;
@@ -132,10 +144,8 @@ static int endpoint_create(struct engine *e, struct engine_cmd *cmd, enum exec_r
 		rc = seal_secret(e, w.id, secret, w.secret_sealed, &w.secret_sealed_len);
 	if (rc == CAT_OK)
 		rc = e->store->ops->webhook_insert(e->store, &w);
-	if (rc == CAT_OK) {
-		engine_reply_json(cmd, 200, render_webhook_endpoint(&w, secret));
-		*out = EXEC_REPLY;
-	}
+	if (rc == CAT_OK)
+		reply_with_secret(cmd, &w, secret, out);
 	explicit_bzero(secret, sizeof secret);
 	webhook_endpoint_clear(&w);
 	return rc;
@@ -200,6 +210,9 @@ static int endpoint_delete(struct engine *e, struct engine_cmd *cmd, enum exec_r
 	w.status = WEBHOOK_DISABLED;
 	rc = e->store->ops->webhook_update(e->store, &w);
 	if (rc == CAT_OK)
+		rc = e->store->ops->delivery_skip_endpoint(e->store, w.id, e->now_ms,
+							   "the endpoint was deleted");
+	if (rc == CAT_OK)
 		rc = resolve_alert(e, &w, "was deleted");
 	if (rc == CAT_OK) {
 		engine_reply_json(cmd, 200,
@@ -219,19 +232,24 @@ static int endpoint_roll(struct engine *e, struct engine_cmd *cmd, enum exec_res
 	int rc = endpoint_load(e, cmd, &w);
 	if (rc)
 		return rc;
+	int64_t overlap_ms = cmd->webhook.overlap_ms;
+	if (overlap_ms > 0 && w.old_secret_sealed_len && w.old_expires_ms > e->now_ms) {
+		/* a second overlap would cut the first one short */
+		webhook_endpoint_clear(&w);
+		return params_fail(&cmd->err, CAT_INVALID_STATE, "overlap_seconds",
+				   "The previous secret still signs: roll again once it has "
+				   "expired, or with overlap_seconds=0 to end every earlier secret now.");
+	}
 	char secret[WEBHOOK_SECRET_MAX + 1];
 	new_secret(secret);
-	int64_t overlap_ms = cmd->webhook.overlap_ms;
 	w.old_secret_sealed_len = overlap_ms > 0 ? w.secret_sealed_len : 0;
 	memcpy(w.old_secret_sealed, w.secret_sealed, w.old_secret_sealed_len);
 	w.old_expires_ms = overlap_ms > 0 ? e->now_ms + overlap_ms : 0;
 	rc = seal_secret(e, w.id, secret, w.secret_sealed, &w.secret_sealed_len);
 	if (rc == CAT_OK)
 		rc = e->store->ops->webhook_update(e->store, &w);
-	if (rc == CAT_OK) {
-		engine_reply_json(cmd, 200, render_webhook_endpoint(&w, secret));
-		*out = EXEC_REPLY;
-	}
+	if (rc == CAT_OK)
+		reply_with_secret(cmd, &w, secret, out);
 	explicit_bzero(secret, sizeof secret);
 	webhook_endpoint_clear(&w);
 	return rc;
@@ -269,12 +287,25 @@ static void redeliver_to(void *ctx, const void *record)
 		json_array_append_new(r->created, render_delivery(&d, NULL, 0));
 }
 
+static void count_delivery(void *ctx, const void *record)
+{
+	(void)record;
+	(*(long *)ctx)++;
+}
+
 static int event_redeliver(struct engine *e, struct engine_cmd *cmd, enum exec_result *out)
 {
 	struct store_event ev = {0};
 	int rc = e->store->ops->event_get(e->store, cmd->merchant_id, cmd->target_id, &ev);
 	if (rc == CAT_NO_SUCH_OBJECT)
 		return params_fail(&cmd->err, rc, "id", "No such event: '%s'.", cmd->target_id);
+	long so_far = 0;
+	if (rc == CAT_OK)
+		rc = e->store->ops->delivery_of_event(e->store, ev.id, count_delivery, &so_far);
+	if (rc == CAT_OK && so_far >= WEBHOOK_EVENT_DELIVERIES_MAX)
+		rc = params_fail(&cmd->err, CAT_INVALID_STATE, "id",
+				 "This event has been delivered %ld times already (at most %d).",
+				 so_far, WEBHOOK_EVENT_DELIVERIES_MAX);
 	struct redeliver_ctx r = {.e = e, .event = &ev, .only = cmd->webhook.endpoint_id,
 				  .created = json_array()};
 	struct store_page page = {.limit = WEBHOOK_LIST_PAGE};
@@ -362,7 +393,8 @@ static void schedule(struct engine *e, struct delivery *d, const struct delivery
 	uint64_t jitter;
 	crypto_random_bytes(&jitter, sizeof jitter);
 	int64_t wait = webhook_backoff_ms(&e->webhook_policy, d->attempts, jitter);
-	if (r->permanent || e->now_ms + wait - d->created_ms > e->webhook_policy.max_age_ms) {
+	if (r->permanent || d->attempts >= WEBHOOK_ATTEMPTS_MAX ||
+	    e->now_ms + wait - d->created_ms > e->webhook_policy.max_age_ms) {
 		d->state = DELIVERY_FAILED;
 		d->done_ms = e->now_ms;
 		log_msg(LOG_WARN, "delivery_failed", "delivery %lld of %s gave up after %d attempts",
@@ -370,6 +402,20 @@ static void schedule(struct engine *e, struct delivery *d, const struct delivery
 		return;
 	}
 	d->next_ms = e->now_ms + wait;
+}
+
+/* A delivery given up raises an alert: about its endpoint (one open per
+ * endpoint), or about the event for a payer e-mail. */
+static int gave_up(struct engine *e, const struct delivery *d)
+{
+	char message[PAYOUT_MESSAGE_MAX];
+	snprintf(message, sizeof message, "%s of event %s gave up after %d attempts: %.60s",
+		 d->kind == DELIVERY_EMAIL ? "The payer e-mail" : "A webhook delivery", d->event_id,
+		 d->attempts, d->last_error);
+	return d->kind == DELIVERY_EMAIL
+		       ? alerts_raise(e, d->merchant_id, "payer_email_failed", d->event_id, 1, message)
+		       : alerts_raise(e, d->merchant_id, "webhook_delivery_failed", d->endpoint_id, 1,
+				      message);
 }
 
 static int delivery_report(struct engine *e, struct engine_cmd *cmd, enum exec_result *out)
@@ -393,6 +439,8 @@ static int delivery_report(struct engine *e, struct engine_cmd *cmd, enum exec_r
 	schedule(e, &d, r);
 	if (rc == CAT_OK)
 		rc = e->store->ops->delivery_update(e->store, &d);
+	if (rc == CAT_OK && d.state == DELIVERY_FAILED)
+		rc = gave_up(e, &d);
 	if (rc == CAT_OK && d.kind == DELIVERY_WEBHOOK && r->outcome == DELIVERY_TRIED)
 		rc = endpoint_attempted(e, &d, d.state == DELIVERY_DELIVERED);
 	return rc;

@@ -543,6 +543,22 @@ static void mail_err(char *err, size_t cap, const char *text)
 		snprintf(err, cap, "%s", text);
 }
 
+/* Whether the relay is on this machine (127/8, ::1, localhost): the
+ * only place plain SMTP is allowed; anywhere else smtp:// must upgrade
+ * with STARTTLS (credentials and payers' messages never go in clear). */
+static bool mail_relay_local(const char *url)
+{
+	CURLU *u = curl_url();
+	char *host = NULL;
+	bool local = u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+		     curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+		     (strncmp(host, "127.", 4) == 0 || strcmp(host, "[::1]") == 0 ||
+		      strcasecmp(host, "localhost") == 0);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return local;
+}
+
 /* Sets every option; true only when all were taken. */
 static bool mail_options(CURL *c, const char *url, const char *from_path,
 			 struct curl_slist *rcpt, struct mail_upload *u, long timeout_ms)
@@ -551,7 +567,8 @@ static bool mail_options(CURL *c, const char *url, const char *from_path,
 	bad |= curl_easy_setopt(c, CURLOPT_ERRORBUFFER, u->errbuf);
 	bad |= curl_easy_setopt(c, CURLOPT_URL, url);
 	bad |= curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-	bad |= curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
+	bad |= curl_easy_setopt(c, CURLOPT_USE_SSL,
+				(long)(mail_relay_local(url) ? CURLUSESSL_TRY : CURLUSESSL_ALL));
 	bad |= curl_easy_setopt(c, CURLOPT_MAIL_FROM, from_path); /* copied by libcurl */
 	bad |= curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
 	bad |= curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);

@@ -38,7 +38,7 @@
 #define NOTIFY_SCAN_MS 100       /* how often the outbox is read */
 #define NOTIFY_DUE_MAX 256       /* deliveries read per scan */
 #define NOTIFY_SNIPPET_MAX 80    /* bytes of an answer kept in the attempt's error */
-#define NOTIFY_USER_AGENT "payd-webhooks/1"
+#define NOTIFY_RETRY_MS 1000     /* a report the engine could not take, a delivery payd could not prepare */
 
 static int64_t mono_ms(void)
 {
@@ -97,32 +97,47 @@ static void report_answered(struct engine_cmd *cmd)
 	free(cmd);
 }
 
-/* Hands the outcome of j to the engine.  When the engine cannot take it
- * the job is forgotten at once: the delivery is still pending. */
-static void report(struct notifier *n, struct notify_job *j, const struct delivery_report *r)
+/* Hands j's outcome (j->outcome) to the engine.  When the engine cannot
+ * take it now (its queue is full, memory is short) the job stays busy and
+ * the report is offered again NOTIFY_RETRY_MS later: the delivery is not
+ * sent again meanwhile. */
+static void submit_report(struct notifier *n, struct notify_job *j)
 {
 	struct engine_cmd *cmd = calloc(1, sizeof *cmd);
-	j->reported = true;
-	if (!cmd) {
-		j->acked = true;
-		return;
-	}
-	cmd->kind = CMD_DELIVERY_REPORT;
-	memcpy(cmd->merchant_id, j->d.merchant_id, sizeof cmd->merchant_id);
-	snprintf(cmd->lang, sizeof cmd->lang, "en");
-	cmd->report = *r;
-	cmd->reply = report_answered;
-	cmd->reply_ctx = n;
 	pthread_mutex_lock(&n->lock);
-	n->outstanding++;
+	j->reported = true;
+	j->retry_at_ms = 0;
+	n->outstanding += cmd != NULL;
 	pthread_mutex_unlock(&n->lock);
-	if (engine_submit(n->engine, cmd) != 0) {
+	if (cmd) {
+		cmd->kind = CMD_DELIVERY_REPORT;
+		memcpy(cmd->merchant_id, j->d.merchant_id, sizeof cmd->merchant_id);
+		snprintf(cmd->lang, sizeof cmd->lang, "en");
+		cmd->report = j->outcome;
+		cmd->reply = report_answered;
+		cmd->reply_ctx = n;
+		if (engine_submit(n->engine, cmd) == 0)
+			return;
+		free(cmd);
 		pthread_mutex_lock(&n->lock);
 		n->outstanding--;
-		j->acked = true;
 		pthread_mutex_unlock(&n->lock);
-		free(cmd);
 	}
+	j->retry_at_ms = mono_ms() + NOTIFY_RETRY_MS;
+}
+
+static void report(struct notifier *n, struct notify_job *j, const struct delivery_report *r)
+{
+	j->outcome = *r;
+	submit_report(n, j);
+}
+
+static void retry_reports(struct notifier *n)
+{
+	int64_t now = mono_ms();
+	for (struct notify_job *j = n->jobs; j; j = j->next)
+		if (j->retry_at_ms && now >= j->retry_at_ms)
+			submit_report(n, j);
 }
 
 static void report_no_one(struct notifier *n, struct notify_job *j, const char *why)
@@ -132,14 +147,17 @@ static void report_no_one(struct notifier *n, struct notify_job *j, const char *
 	report(n, j, &r);
 }
 
-static void report_failed(struct notifier *n, struct notify_job *j, const char *why)
+/* payd could not make the request (a read failed, a secret would not
+ * open): not the endpoint's failure, so nothing is recorded against it;
+ * the delivery rests NOTIFY_RETRY_MS, then the next scan takes it again. */
+static void hold(struct notifier *n, struct notify_job *j, const char *why)
 {
-	struct delivery_report r = {.delivery_id = j->d.id, .outcome = DELIVERY_TRIED,
-				    .started_ms = clock_now_ms(n->clock)};
-	snprintf(r.error, sizeof r.error, "%s", why);
-	log_msg(LOG_WARN, "delivery_not_prepared", "delivery %lld (%s): %s", (long long)j->d.id,
-		j->d.event_id, r.error);
-	report(n, j, &r);
+	log_msg(LOG_WARN, "delivery_not_prepared", "delivery %lld (%s) waits: %s",
+		(long long)j->d.id, j->d.event_id, why);
+	pthread_mutex_lock(&n->lock);
+	j->reported = true; /* not under way: nothing to report */
+	j->hold_until_ms = mono_ms() + NOTIFY_RETRY_MS;
+	pthread_mutex_unlock(&n->lock);
 }
 
 /* Forgets the jobs whose report the engine has answered; true when
@@ -151,7 +169,7 @@ static bool forget_acked(struct notifier *n)
 	struct notify_job **link = &n->jobs;
 	while (*link) {
 		struct notify_job *j = *link;
-		if (j->acked) {
+		if (j->acked || (j->hold_until_ms && mono_ms() >= j->hold_until_ms)) {
 			*link = j->next;
 			job_free(j);
 			freed = true;
@@ -206,9 +224,10 @@ static void finish(struct notifier *n, CURL *easy, CURLcode result)
 		if (!ok && status)
 			add_snippet(r.error, sizeof r.error, j->snippet, j->snippet_len);
 	}
-	if (!ok)
-		log_msg(LOG_INFO, "delivery_attempt_failed", "delivery %lld (%s) attempt failed: %s",
-			(long long)j->d.id, j->d.event_id, r.error);
+	if (!ok) /* the status only: the answer's snippet stays in the database */
+		log_msg(LOG_INFO, "delivery_attempt_failed", "delivery %lld (%s) attempt failed: %s %ld",
+			(long long)j->d.id, j->d.event_id, status ? "status" : curl_easy_strerror(result),
+			status);
 	report(n, j, &r);
 }
 
@@ -230,11 +249,21 @@ static void job_start(struct notifier *n, struct notify_job *j)
 	curl_easy_setopt(j->easy, CURLOPT_PRIVATE, j);
 	curl_easy_setopt(j->easy, CURLOPT_NOSIGNAL, 1L);
 	if (curl_multi_add_handle(n->multi, j->easy) != CURLM_OK)
-		report_failed(n, j, "could not start the transfer");
+		hold(n, j, "could not start the transfer");
+}
+
+static bool busy(const struct notifier *n, int64_t delivery_id)
+{
+	for (const struct notify_job *j = n->jobs; j; j = j->next)
+		if (j->d.id == delivery_id)
+			return true;
+	return false;
 }
 
 static void start_one(struct notifier *n, const struct delivery *d)
 {
+	if (busy(n, d->id))
+		return; /* never twice at once */
 	struct notify_job *j = calloc(1, sizeof *j);
 	if (!j)
 		return;
@@ -250,8 +279,8 @@ static void start_one(struct notifier *n, const struct delivery *d)
 		job_start(n, j);
 	else if (rc == NOTIFY_NO_ONE)
 		report_no_one(n, j, why);
-	else /* could not make the request: an attempt that failed, tried again later */
-		report_failed(n, j, why[0] ? why : "could not prepare the request");
+	else
+		hold(n, j, why[0] ? why : "could not prepare the request");
 }
 
 /* ---- scanning the outbox -------------------------------------------------- */
@@ -289,13 +318,14 @@ static void scan(struct notifier *n)
 	if (room <= 0)
 		return;
 	struct delivery *due = calloc(NOTIFY_DUE_MAX, sizeof *due);
-	char *busy = NULL, *full = NULL;
-	busy_lists(n, &busy, &full);
+	char *busy_ids = NULL, *full = NULL;
+	busy_lists(n, &busy_ids, &full);
 	struct scan s = {.n = n, .due = due};
 	int64_t now = clock_now_ms(n->clock);
-	int rc = due ? n->reader->ops->delivery_due(n->reader, now, NOTIFY_DUE_MAX, busy, full,
-						    collect_due, &s)
-		     : CAT_INTERNAL;
+	int rc = due && busy_ids && full /* without the lists, what is under way would come back */
+			 ? n->reader->ops->delivery_due(n->reader, now, NOTIFY_DUE_MAX, busy_ids,
+							full, collect_due, &s)
+			 : CAT_INTERNAL;
 	if (rc)
 		log_msg(LOG_WARN, "outbox_unreadable", "the outbox could not be read (code %d)", rc);
 	if (s.count)
@@ -305,7 +335,7 @@ static void scan(struct notifier *n)
 			start_one(n, &due[i]);
 			room--;
 		}
-	free(busy);
+	free(busy_ids);
 	free(full);
 	free(due);
 }
@@ -328,6 +358,7 @@ static void *notifier_main(void *arg)
 		int running = 0;
 		curl_multi_perform(n->multi, &running);
 		take_finished(n);
+		retry_reports(n);
 		bool room = forget_acked(n); /* a finished delivery makes room: look again now */
 		int64_t now = mono_ms();
 		if (room || now >= next_scan) {
@@ -385,6 +416,23 @@ int notify_start(const struct notify_config *cfg, struct notifier **out, char *e
 	return CAT_OK;
 }
 
+/* Transfers under way when payd stops may have reached their endpoint:
+ * each is recorded as an attempt that was cut short (the engine still
+ * runs), and its delivery stays pending. */
+static void report_interrupted(struct notifier *n)
+{
+	for (struct notify_job *j = n->jobs; j; j = j->next) {
+		if (j->reported || !j->easy)
+			continue;
+		curl_multi_remove_handle(n->multi, j->easy);
+		struct delivery_report r = {.delivery_id = j->d.id, .outcome = DELIVERY_TRIED,
+					    .started_ms = j->started_ms,
+					    .latency_ms = mono_ms() - j->t0_ms};
+		snprintf(r.error, sizeof r.error, "cut short: payd stopped during the attempt");
+		report(n, j, &r);
+	}
+}
+
 void notify_stop(struct notifier *n)
 {
 	if (!n)
@@ -394,6 +442,7 @@ void notify_stop(struct notifier *n)
 	pthread_mutex_unlock(&n->lock);
 	curl_multi_wakeup(n->multi);
 	pthread_join(n->thread, NULL);
+	report_interrupted(n);
 	/* Reports the engine still holds will be answered: wait for them. */
 	pthread_mutex_lock(&n->lock);
 	while (n->outstanding > 0)
@@ -402,8 +451,6 @@ void notify_stop(struct notifier *n)
 	while (n->jobs) {
 		struct notify_job *j = n->jobs;
 		n->jobs = j->next;
-		if (j->easy && !j->reported)
-			curl_multi_remove_handle(n->multi, j->easy);
 		job_free(j);
 	}
 	curl_multi_cleanup(n->multi);

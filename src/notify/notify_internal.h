@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "core/webhook.h"
+#include "engine/engine.h"
 #include "notify/guard.h"
 #include "notify/mail.h"
 #include "notify/notify.h"
@@ -29,8 +30,11 @@ struct notify_job {
 	size_t snippet_len, got, limit; /* got: bytes of the answer read so far */
 	struct guard_socket guard;
 	int64_t started_ms, t0_ms;
-	bool reported;              /* its outcome went to the engine */
-	bool acked;                 /* the engine answered (or never will): forget it */
+	struct delivery_report outcome; /* what is reported (again, after a refusal) */
+	int64_t retry_at_ms;        /* monotonic: offer the report again then (0: no need) */
+	int64_t hold_until_ms;      /* monotonic: a delivery payd could not prepare rests until then */
+	bool reported;              /* no longer under way (reported, or resting); under lock */
+	bool acked;                 /* the engine answered: forget it (under lock) */
 };
 
 struct notifier {
@@ -52,7 +56,8 @@ struct notifier {
 enum notify_prepared {
 	NOTIFY_READY,  /* j->easy is set up: start it */
 	NOTIFY_NO_ONE, /* nothing to send to (why says so): report it done */
-	NOTIFY_LATER,  /* could not read what to send: the next scan tries again */
+	NOTIFY_LATER,  /* not now (payd could not read what to send, the endpoint is
+			* disabled): the delivery rests a moment, nothing is recorded */
 };
 
 /* webhook_out.c */

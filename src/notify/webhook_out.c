@@ -114,10 +114,14 @@ enum notify_prepared notify_prepare_webhook(struct notifier *n, struct notify_jo
 	enum notify_prepared out = rc == CAT_NO_SUCH_OBJECT ? NOTIFY_NO_ONE
 				   : rc			   ? NOTIFY_LATER
 							   : NOTIFY_READY;
-	if (out == NOTIFY_READY && (w.deleted || w.status != WEBHOOK_ENABLED))
-		out = NOTIFY_NO_ONE;
-	if (out == NOTIFY_NO_ONE)
+	/* Disabled (or deleted) since the scan read it: its deliveries wait for
+	 * it to be enabled (a deletion skips them in its own transaction). */
+	if (out == NOTIFY_READY && (w.deleted || w.status != WEBHOOK_ENABLED)) {
+		out = NOTIFY_LATER;
 		snprintf(why, why_cap, "the endpoint is %s", w.deleted ? "deleted" : "disabled");
+	}
+	if (out == NOTIFY_NO_ONE)
+		snprintf(why, why_cap, "the endpoint no longer exists");
 	if (out == NOTIFY_READY)
 		out = load_payload(n, j);
 	if (out == NOTIFY_NO_ONE && !why[0])

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "base/currency.h"
+#include "notify/mail.h"
 #include "route/route.h"
 
 #define CONFIG_FILE_MAX (1024 * 1024) /* bytes of a configuration file */
@@ -141,8 +142,8 @@ static const struct int_field webhook_fields[] = {
 	{"backoff_first_ms", 10, DAY_MS, 30000, W_OFF(backoff_first_ms)},
 	{"backoff_max_ms", 10, DAY_MS, HOUR_MS, W_OFF(backoff_max_ms)},
 	{"max_age_ms", 1000, 7 * DAY_MS, 3 * DAY_MS, W_OFF(max_age_ms)},
-	{"disable_after_failures", 1, 100000, 100, W_OFF(disable_after_failures)},
-	{"disable_after_ms", 0, 7 * DAY_MS, 3 * DAY_MS, W_OFF(disable_after_ms)},
+	{"disable_after_failures", 1, 100000, 20, W_OFF(disable_after_failures)},
+	{"disable_after_ms", 0, 7 * DAY_MS, DAY_MS, W_OFF(disable_after_ms)},
 	{"response_limit", 256, 1 << 20, 4096, W_OFF(response_limit)},
 	{NULL, 0, 0, 0, 0},
 };
@@ -574,6 +575,8 @@ static int read_notify(json_t *root, struct route_notify_config *out, const stru
 	if (!url != !from)
 		return fail(&w, url ? "from" : "smtp_url", "is needed with %s",
 			    url ? "smtp_url" : "from");
+	if (from && !mail_address_valid(from))
+		return fail(&w, "from", "must be one e-mail address (payments@example.com)");
 	snprintf(out->smtp_url, sizeof out->smtp_url, "%s", url ? url : "");
 	snprintf(out->from, sizeof out->from, "%s", from ? from : "");
 	return 0;

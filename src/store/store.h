@@ -339,6 +339,8 @@ struct store_ops {
 	 * update writes state, attempts, next_ms, done_ms, last_status and
 	 * last_error.  due: the pending deliveries with next_ms <= before_ms,
 	 * earliest first, at most `limit` (read whole before `each` runs),
+	 * e-mails and webhooks to enabled endpoints only (a disabled one's
+	 * wait until it is enabled again),
 	 * leaving out the ids in busy_json and the endpoint ids in full_json
 	 * (JSON arrays; NULL: none) — the sender's transfers under way and its
 	 * endpoints at their limit, so a slow endpoint never hides the rest.
@@ -351,6 +353,9 @@ struct store_ops {
 			    const char *full_json, store_each_fn each, void *ctx);
 	int (*delivery_of_event)(struct store *s, const char *event_id, store_each_fn each,
 				 void *ctx);
+	/* Every pending delivery to the endpoint: skipped now, with why. */
+	int (*delivery_skip_endpoint)(struct store *s, const char *endpoint_id, int64_t now_ms,
+				      const char *why);
 	int (*delivery_attempt_insert)(struct store *s, const struct delivery_attempt *a);
 	int (*delivery_attempt_list)(struct store *s, int64_t delivery_id, store_each_fn each,
 				     void *ctx);

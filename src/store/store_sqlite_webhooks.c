@@ -50,7 +50,10 @@
 			  "WHERE merchant_id = ?1 AND deleted = 0")                          \
 	SQ_PAGES(X, ENDPOINT_PAGE, SQW_ENDPOINT_COLS, "webhook_endpoints",                \
 		    "merchant_id = ?1 AND deleted = 0")                                      \
-	X(SUBSCRIPTIONS_CLEAR, "DELETE FROM webhook_subscriptions WHERE endpoint_id = ?1")   \
+	X(SUBSCRIPTIONS_CLEAR, "DELETE FROM webhook_subscriptions "                         \
+			       "WHERE merchant_id = ?2 AND endpoint_id = ?1")                \
+	X(DELIVERY_SKIP_ENDPOINT, "UPDATE deliveries SET state = 3, done_ms = ?2, "          \
+				  "last_error = ?3 WHERE endpoint_id = ?1 AND state = 0")     \
 	X(SUBSCRIPTIONS_SET, "INSERT OR IGNORE INTO webhook_subscriptions "                 \
 			     "(merchant_id, type, endpoint_id) "                             \
 			     "SELECT ?1, value, ?2 FROM json_each(?3) WHERE type = 'text'")  \
@@ -62,6 +65,8 @@
 	X(DELIVERY_GET, "SELECT " SQW_DELIVERY_COLS " FROM deliveries WHERE id = ?1")       \
 	X(DELIVERY_DUE, "SELECT " SQW_DELIVERY_COLS " FROM deliveries "                     \
 			"WHERE state = 0 AND next_ms <= ?1 "                                \
+			"AND (kind = 1 OR endpoint_id IN (SELECT id FROM webhook_endpoints " \
+			"WHERE status = 0 AND deleted = 0)) "                               \
 			"AND id NOT IN (SELECT value FROM json_each(?3)) "                  \
 			"AND endpoint_id NOT IN (SELECT value FROM json_each(?4)) "         \
 			"ORDER BY next_ms, id LIMIT ?2")                                    \
@@ -199,7 +204,8 @@ static int sqw_subscribe(struct sq_store *s, const struct webhook_endpoint *w)
 {
 	sqlite3_stmt *st;
 	int rc = sqw_stmt(s, SQW_SUBSCRIPTIONS_CLEAR, &st);
-	if (!rc && !(rc = sq_bound(s, st, sq_bind_text(st, 1, w->id))))
+	if (!rc && !(rc = sq_bound(s, st, sq_bind_text(st, 1, w->id) |
+						  sq_bind_text(st, 2, w->merchant_id))))
 		rc = sq_run(s, st);
 	if (rc || w->status != WEBHOOK_ENABLED || w->deleted)
 		return rc;
@@ -479,4 +485,21 @@ int sq_delivery_attempt_list(struct store *base, int64_t delivery_id, store_each
 						sqlite3_bind_int(st, 2, SQW_LIST_MAX))))
 		return rc;
 	return sqw_deliver_rows(s, st, &sqw_attempts, SQW_LIST_MAX, each, ctx);
+}
+
+int sq_delivery_skip_endpoint(struct store *base, const char *endpoint_id, int64_t now_ms,
+			      const char *why)
+{
+	struct sq_store *s = sq(base);
+	int rc = sq_need_write(s, "delivery_skip_endpoint");
+	if (rc)
+		return rc;
+	if (!sq_id_ok(endpoint_id) || !why || strlen(why) >= WEBHOOK_ERROR_MAX)
+		return CAT_PARAMETER_INVALID;
+	sqlite3_stmt *st;
+	if ((rc = sqw_stmt(s, SQW_DELIVERY_SKIP_ENDPOINT, &st)) ||
+	    (rc = sq_bound(s, st, sq_bind_text(st, 1, endpoint_id) |
+					  sqlite3_bind_int64(st, 2, now_ms) | sq_bind_text(st, 3, why))))
+		return rc;
+	return sq_run(s, st);
 }

@@ -24,6 +24,7 @@ export async function startReceiver(answer = () => ({ status: 200 })) {
       }
       const entry = { at: Date.now(), headers: req.headers, raw, json, path: req.url };
       requests.push(entry);
+      for (const w of waiters) w(); // on arrival, and again once answered
       const { status = 200, delayMs = 0, body = '' } = respond(entry, requests.length) ?? {};
       entry.status = status;
       entry.delayMs = delayMs;
