@@ -2,7 +2,10 @@
  * and a manual clock: Idempotency-Keys are replayed, refused with other
  * parameters, and forgotten after their TTL; an attempt of unknown
  * outcome is settled by the resolver once its query is due, never resent,
- * and the ledger balances. */
+ * and the ledger balances; a webhook endpoint's secret is shown once and
+ * never kept in clear (not even in a saved answer); delivery reports back
+ * off, disable a failing endpoint, give up past the maximum age (with
+ * alerts), deliver on 2xx and skip when there is no one to send to. */
 #include <criterion/criterion.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -409,4 +412,125 @@ Test(engine, confirm_without_method_writes_nothing_and_replays)
 	json_decref(replay);
 	engine_cmd_release(&bad);
 	engine_cmd_release(&again);
+}
+
+/* ---- webhooks: secrets and delivery reports ------------------------------- */
+
+static json_t *create_endpoint(const char *key)
+{
+	struct engine_cmd cmd;
+	memset(&cmd, 0, sizeof cmd);
+	cmd.kind = CMD_WEBHOOK_CREATE;
+	memcpy(cmd.merchant_id, merchant, sizeof cmd.merchant_id);
+	strcpy(cmd.lang, "en");
+	cmd.webhook.fields = WH_F_URL | WH_F_EVENTS;
+	cmd.webhook.url = strdup("https://hooks.example.com/payd");
+	cmd.webhook.enabled_events = json_pack("[s]", "*");
+	if (key) {
+		cmd.has_idem = cmd.idem_asked = true;
+		snprintf(cmd.idem_key, sizeof cmd.idem_key, "%s", key);
+		crypto_sha256(key, strlen(key), cmd.fingerprint);
+	}
+	json_t *body = run(&cmd);
+	engine_cmd_release(&cmd);
+	return body;
+}
+
+static void report(int64_t delivery_id, enum delivery_outcome outcome, int status)
+{
+	struct engine_cmd cmd;
+	memset(&cmd, 0, sizeof cmd);
+	cmd.kind = CMD_DELIVERY_REPORT;
+	memcpy(cmd.merchant_id, merchant, sizeof cmd.merchant_id);
+	strcpy(cmd.lang, "en");
+	cmd.report = (struct delivery_report){.delivery_id = delivery_id, .outcome = outcome,
+					      .started_ms = clock_now_ms(&clock_m.clock),
+					      .status = status, .latency_ms = 5};
+	snprintf(cmd.report.error, sizeof cmd.report.error, "HTTP %d", status);
+	json_decref(run(&cmd));
+	engine_cmd_release(&cmd);
+}
+
+static int64_t first_delivery(void)
+{
+	return count_rows("SELECT min(id) FROM deliveries WHERE kind = 0 AND state = 0");
+}
+
+Test(engine, webhook_secret_is_shown_once_and_never_kept)
+{
+	json_t *ep = create_endpoint("we-key-1");
+	cr_assert_eq(strncmp(str(ep, "secret"), "whsec_", 6), 0);
+	cr_assert_eq(count_rows("SELECT count(*) FROM idempotency_keys "
+				"WHERE response LIKE '%whsec_%'"),
+		     0, "the saved answer has no secret");
+	cr_assert_eq(count_rows("SELECT count(*) FROM webhook_endpoints "
+				"WHERE instr(secret_sealed, CAST('whsec_' AS BLOB)) > 0"),
+		     0, "the stored secret is sealed");
+	json_t *again = create_endpoint("we-key-1");
+	cr_assert_str_eq(str(again, "id"), str(ep, "id"), "a replay names the same endpoint");
+	cr_assert_null(json_object_get(again, "secret"), "but does not show the secret again");
+	json_decref(again);
+	json_decref(ep);
+}
+
+Test(engine, failed_deliveries_back_off_give_up_and_disable_the_endpoint)
+{
+	json_decref(create_endpoint(NULL));
+	struct engine_cmd pi;
+	create_cmd(&pi, 500, NULL);
+	json_decref(run(&pi));
+	engine_cmd_release(&pi);
+	int64_t id = first_delivery();
+	cr_assert_gt(id, 0, "the event fanned out to the endpoint");
+	report(id, DELIVERY_TRIED, 500);
+	char sql[160];
+	snprintf(sql, sizeof sql,
+		 "SELECT count(*) FROM deliveries WHERE id = %lld AND state = 0 AND attempts = 1 "
+		 "AND next_ms > %lld", (long long)id, (long long)clock_now_ms(&clock_m.clock));
+	cr_assert_eq(count_rows(sql), 1, "still pending, retried later");
+	/* Twenty failures in a row over more than a day disable the endpoint. */
+	for (int i = 2; i <= 20; i++) {
+		clock_manual_advance(&clock_m, 2 * 3600 * 1000);
+		report(id, DELIVERY_TRIED, 503);
+	}
+	cr_assert_eq(count_rows("SELECT count(*) FROM webhook_endpoints WHERE status = 1"), 1);
+	cr_assert_eq(count_rows("SELECT count(*) FROM alerts WHERE kind = 'webhook_disabled' "
+				"AND status = 0"), 1);
+	cr_assert_eq(count_rows("SELECT count(*) FROM delivery_attempts"), 20, "every attempt kept");
+	/* Past the maximum age the delivery is given up, with an alert. */
+	clock_manual_advance(&clock_m, 3LL * 24 * 3600 * 1000);
+	report(id, DELIVERY_TRIED, 500);
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM deliveries WHERE id = %lld AND state = 2",
+		 (long long)id);
+	cr_assert_eq(count_rows(sql), 1, "given up");
+	cr_assert_eq(count_rows("SELECT count(*) FROM alerts WHERE kind = 'webhook_delivery_failed'"),
+		     1);
+	report(id, DELIVERY_TRIED, 200);
+	cr_assert_eq(count_rows(sql), 1, "a late report changes nothing");
+}
+
+Test(engine, a_success_delivers_and_nothing_to_send_skips)
+{
+	json_decref(create_endpoint(NULL));
+	struct engine_cmd pi;
+	create_cmd(&pi, 700, NULL);
+	json_decref(run(&pi));
+	engine_cmd_release(&pi);
+	int64_t id = first_delivery();
+	report(id, DELIVERY_TRIED, 204);
+	char sql[128];
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM deliveries WHERE id = %lld AND state = 1",
+		 (long long)id);
+	cr_assert_eq(count_rows(sql), 1, "delivered");
+	struct engine_cmd again;
+	create_cmd(&again, 701, NULL);
+	json_decref(run(&again));
+	engine_cmd_release(&again);
+	int64_t other = first_delivery();
+	report(other, DELIVERY_NO_ONE, 0);
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM deliveries WHERE id = %lld AND state = 3",
+		 (long long)other);
+	cr_assert_eq(count_rows(sql), 1, "skipped");
+	cr_assert_eq(count_rows("SELECT count(*) FROM delivery_attempts"), 1,
+		     "nothing sent: no attempt recorded");
 }
