@@ -142,7 +142,8 @@ void webhook_roll(struct request *req)
 		rc = params_fail(&err, CAT_PARAMETER_INVALID, "overlap_seconds",
 				 "overlap_seconds must be between 0 and %lld.",
 				 (long long)(WEBHOOK_ROLL_OVERLAP_MAX_MS / 1000));
-	req->cmd.webhook.overlap_ms = overlap_s * 1000;
+	if (!rc)
+		req->cmd.webhook.overlap_ms = overlap_s * 1000;
 	send_cmd(req, CMD_WEBHOOK_ROLL, rc, &err);
 }
 
