@@ -409,34 +409,31 @@ static void run_traffic(struct demo *d, const char *api, const char *key)
 	demo_payouts_join(po);
 }
 
-static void wait_settled(struct demo *d)
+/* Polls payd's books until `sql` counts nothing left (bounded). */
+static void wait_none_left(struct demo *d, const char *sql, const char *what)
 {
-	say(d, "-- traffic over: waiting for the resolver to settle every unknown outcome");
 	for (int i = 0; i < DEMO_SETTLE_TIMEOUT_MS / 200; i++) {
 		sqlite3 *db = open_books(d);
-		long left = db ? sql_count(db, SQL_UNSETTLED) : -1;
+		long left = db ? sql_count(db, sql) : -1;
 		sqlite3_close(db);
 		if (left == 0)
 			return;
 		usleep(200 * 1000);
 	}
-	say(d, "payd demo: some operations are still unsettled after %d s",
-	    DEMO_SETTLE_TIMEOUT_MS / 1000);
+	say(d, "payd demo: %s after %d s", what, DEMO_SETTLE_TIMEOUT_MS / 1000);
+}
+
+static void wait_settled(struct demo *d)
+{
+	say(d, "-- traffic over: waiting for the resolver to settle every unknown outcome");
+	wait_none_left(d, SQL_UNSETTLED, "some operations are still unsettled");
 }
 
 /* Every webhook delivery done (the receiver refuses some: they are retried). */
 static void wait_delivered(struct demo *d)
 {
-	for (int i = 0; i < DEMO_SETTLE_TIMEOUT_MS / 200; i++) {
-		sqlite3 *db = open_books(d);
-		long left = db ? sql_count(db, "SELECT count(*) FROM deliveries WHERE state = 0") : -1;
-		sqlite3_close(db);
-		if (left == 0)
-			return;
-		usleep(200 * 1000);
-	}
-	say(d, "payd demo: some webhooks are still being delivered after %d s",
-	    DEMO_SETTLE_TIMEOUT_MS / 1000);
+	wait_none_left(d, "SELECT count(*) FROM deliveries WHERE state = 0",
+		       "some webhooks are still being delivered");
 }
 
 /* What payd's outbox says, and what the receiver took. */
