@@ -155,8 +155,10 @@ async function webhookFigures(payd, hooks, secret) {
   const ids = await eventIds(payd.db);
   const accepted = new Map();
   let badSignatures = 0;
+  let seen = 0; // requests before this one are answered and counted
   const covered = (requests) => {
-    for (const r of requests.slice(covered.seen ?? 0)) {
+    for (; seen < requests.length && requests[seen].answeredAt !== undefined; seen++) {
+      const r = requests[seen];
       if (r.status !== 200 || !r.json) continue;
       try {
         verifier.webhooks.constructEvent(r.raw, r.headers['stripe-signature'], secret);
@@ -165,10 +167,17 @@ async function webhookFigures(payd, hooks, secret) {
         badSignatures++;
       }
     }
-    covered.seen = requests.length;
     return ids.every((id) => accepted.has(id));
   };
   await hooks.waitFor(covered, SETTLE_TIMEOUT_MS, 'every event at the webhook receiver').catch(() => null);
+  const lostIds = ids.filter((id) => !accepted.has(id));
+  for (const id of lostIds.slice(0, 5)) {
+    const rows = await new Promise((resolve) =>
+      execFile('sqlite3', [payd.db, `SELECT e.type, e.created_ms, d.id, d.state, d.attempts, d.next_ms, d.last_status, d.last_error FROM events e LEFT JOIN deliveries d ON d.event_id = e.id WHERE e.id = '${id}';`],
+        (err, out) => resolve(err ? String(err) : out.trim())));
+    const seen = hooks.requests.filter((r) => r.json?.id === id).map((r) => r.status);
+    console.error(`webhook not received: ${id}: ${rows} (receiver saw ${JSON.stringify(seen)})`);
+  }
   return {
     events: ids.length,
     requests: hooks.requests.length,
