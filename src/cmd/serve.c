@@ -134,7 +134,9 @@ static int run(const char *db, const char *config, const char *host, uint16_t po
 							.max_age_ms = wh->max_age_ms,
 							.disable_after_failures =
 								wh->disable_after_failures,
-							.disable_after_ms = wh->disable_after_ms},
+							.disable_after_ms = wh->disable_after_ms,
+							.retention_ms = (int64_t)wh->retention_days *
+									86400000},
 				     .notify_payers = rc_all->notify.smtp_url[0] != '\0'};
 	struct engine *engine;
 	if (engine_start(&ecfg, &engine, err, sizeof err) != 0) {

@@ -49,6 +49,7 @@ void webhook_policy_default(struct webhook_policy *p)
 	 * a day is disabled (and alerted) before that event is given up */
 	p->disable_after_failures = 20;
 	p->disable_after_ms = 24LL * 3600 * 1000;
+	p->retention_ms = 30LL * 24 * 3600 * 1000;
 }
 
 bool webhook_type_known(const char *type)

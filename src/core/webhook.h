@@ -88,6 +88,7 @@ struct webhook_policy {
 	int64_t max_age_ms;       /* give up on an event older than this (default 3 days) */
 	int disable_after_failures;  /* an endpoint failing this many times in a row ... (default 20) */
 	int64_t disable_after_ms;    /* ... for at least this long is disabled (default 1 day) */
+	int64_t retention_ms;        /* finished deliveries are kept this long (default 30 days) */
 };
 
 void webhook_endpoint_clear(struct webhook_endpoint *w);

@@ -821,6 +821,8 @@ int engine_start(const struct engine_config *cfg, struct engine **out, char *err
 		e->webhook_policy.disable_after_failures = cfg->webhook_policy.disable_after_failures;
 		e->webhook_policy.disable_after_ms = cfg->webhook_policy.disable_after_ms;
 	}
+	if (cfg->webhook_policy.retention_ms > 0)
+		e->webhook_policy.retention_ms = cfg->webhook_policy.retention_ms;
 	e->notify_payers = cfg->notify_payers;
 	id_gen_init(&e->ids, e->clock, cfg->seed);
 	if (!cfg->seed)

@@ -192,6 +192,8 @@ int alerts_resolve(struct engine *e, const char *object_id, const char *kind, co
 int webhooks_exec(struct engine *e, struct engine_cmd *cmd, enum exec_result *out);
 int webhooks_event_appended(struct engine *e, const char *merchant_id, const char *event_id,
 			    const char *type);
+/* Deletes finished deliveries older than the retention (a bounded number). */
+int webhooks_expire(struct engine *e);
 
 /* resolver.c */
 /* Schedules a query of the attempt; returns when it will be (ms). */

@@ -676,7 +676,8 @@ static void queue_look(void *ctx, const void *record)
 }
 
 /* The tick: queues a look at each payout due (at most PAYOUT_TICK_MAX; the
- * rest are still due at the next tick), and forgets old callback ids. */
+ * rest are still due at the next tick), and forgets old callback ids and
+ * finished deliveries past their retention. */
 static int tick(struct engine *e, struct engine_cmd *cmd)
 {
 	if (cmd->target_id[0])
@@ -689,6 +690,8 @@ static int tick(struct engine *e, struct engine_cmd *cmd)
 		long removed = 0;
 		rc = e->store->ops->callback_expire(e->store, e->now_ms - PAYOUT_CALLBACK_KEEP_MS,
 						    &removed);
+		if (rc == CAT_OK)
+			rc = webhooks_expire(e);
 		e->next_callback_expiry_ms = e->now_ms + ENGINE_EXPIRY_EVERY_MS;
 	}
 	return rc;

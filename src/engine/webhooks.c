@@ -43,6 +43,16 @@ int webhooks_event_appended(struct engine *e, const char *merchant_id, const cha
 	return e->store->ops->delivery_insert(e->store, &d);
 }
 
+int webhooks_expire(struct engine *e)
+{
+	long removed = 0;
+	int rc = e->store->ops->delivery_expire(e->store, e->now_ms - e->webhook_policy.retention_ms,
+						&removed);
+	if (rc == CAT_OK && removed)
+		log_msg(LOG_INFO, "deliveries_expired", "%ld finished deliveries forgotten", removed);
+	return rc;
+}
+
 /* ---- secrets -------------------------------------------------------------- */
 
 static void new_secret(char out[WEBHOOK_SECRET_MAX + 1])

@@ -145,6 +145,7 @@ static const struct int_field webhook_fields[] = {
 	{"disable_after_failures", 1, 100000, 20, W_OFF(disable_after_failures)},
 	{"disable_after_ms", 0, 7 * DAY_MS, DAY_MS, W_OFF(disable_after_ms)},
 	{"response_limit", 256, 1 << 20, 4096, W_OFF(response_limit)},
+	{"retention_days", 1, 3650, 30, W_OFF(retention_days)},
 	{NULL, 0, 0, 0, 0},
 };
 
@@ -170,7 +171,8 @@ static const char *const payout_keys[] = {"poll_first_ms", "poll_max_ms", "arriv
 static const char *const webhook_keys[] = {
 	"timeout_ms",      "max_in_flight",          "per_endpoint",     "backoff_first_ms",
 	"backoff_max_ms",  "max_age_ms",             "disable_after_failures",
-	"disable_after_ms", "response_limit",        "allow_private_networks", NULL};
+	"disable_after_ms", "response_limit",        "allow_private_networks",
+	"retention_days",  NULL};
 static const char *const notify_keys[] = {"smtp_url", "from", "timeout_ms", NULL};
 static const char *const top_keys[] = {"channels", "routing", "breaker", "payouts",
 				       "webhooks", "notify", NULL};

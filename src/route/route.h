@@ -57,6 +57,7 @@ struct route_webhook_config {
 	int disable_after_failures; /* failures in a row that disable an endpoint (default 100) */
 	int disable_after_ms;       /* ... spread over at least this long (default 3 days) */
 	int response_limit;         /* bytes of an answer read (default 4096) */
+	int retention_days;         /* finished deliveries are kept (default 30) */
 	bool allow_private_networks;
 };
 

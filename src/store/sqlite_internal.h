@@ -159,6 +159,7 @@ int sq_delivery_due(struct store *s, int64_t before_ms, int limit, const char *b
 int sq_delivery_of_event(struct store *s, const char *event_id, store_each_fn each, void *ctx);
 int sq_delivery_skip_endpoint(struct store *s, const char *endpoint_id, int64_t now_ms,
 			      const char *why);
+int sq_delivery_expire(struct store *s, int64_t before_ms, long *removed);
 int sq_delivery_attempt_insert(struct store *s, const struct delivery_attempt *a);
 int sq_delivery_attempt_list(struct store *s, int64_t delivery_id, store_each_fn each,
 			     void *ctx);

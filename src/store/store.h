@@ -116,6 +116,7 @@ struct store_range {
 /* Channel callback ids remembered (callback_seen). */
 #define STORE_CALLBACK_ID_MAX 128
 #define STORE_CALLBACK_EXPIRE_MAX 10000 /* ids callback_expire deletes per call */
+#define STORE_DELIVERY_EXPIRE_MAX 10000 /* deliveries delivery_expire deletes per call */
 
 /* Called once per listed record, in list order.  The record (and its
  * heap fields) belongs to the store and lives only during the call. */
@@ -356,6 +357,9 @@ struct store_ops {
 	/* Every pending delivery to the endpoint: skipped now, with why. */
 	int (*delivery_skip_endpoint)(struct store *s, const char *endpoint_id, int64_t now_ms,
 				      const char *why);
+	/* Deletes finished deliveries (not pending) done before before_ms, with
+	 * their attempts, at most STORE_DELIVERY_EXPIRE_MAX per call. */
+	int (*delivery_expire)(struct store *s, int64_t before_ms, long *removed);
 	int (*delivery_attempt_insert)(struct store *s, const struct delivery_attempt *a);
 	int (*delivery_attempt_list)(struct store *s, int64_t delivery_id, store_each_fn each,
 				     void *ctx);

@@ -1213,6 +1213,7 @@ const struct store_ops store_sqlite_ops = {
 	.delivery_due = sq_delivery_due,
 	.delivery_of_event = sq_delivery_of_event,
 	.delivery_skip_endpoint = sq_delivery_skip_endpoint,
+	.delivery_expire = sq_delivery_expire,
 	.delivery_attempt_insert = sq_delivery_attempt_insert,
 	.delivery_attempt_list = sq_delivery_attempt_list,
 	.callback_seen = sq_callback_seen,

@@ -72,6 +72,13 @@
 			"ORDER BY next_ms, id LIMIT ?2")                                    \
 	X(DELIVERY_OF_EVENT, "SELECT " SQW_DELIVERY_COLS " FROM deliveries "                \
 			     "WHERE event_id = ?1 ORDER BY id LIMIT ?2")                     \
+	/* the retention sweep: ?1 done before, ?2 at most this many */                   \
+	X(EXPIRE_ATTEMPTS, "DELETE FROM delivery_attempts WHERE delivery_id IN ("            \
+			   "SELECT id FROM deliveries WHERE state <> 0 AND done_ms < ?1 "    \
+			   "ORDER BY done_ms, id LIMIT ?2)")                                 \
+	X(EXPIRE_DELIVERIES, "DELETE FROM deliveries WHERE id IN ("                          \
+			     "SELECT id FROM deliveries WHERE state <> 0 AND done_ms < ?1 "  \
+			     "ORDER BY done_ms, id LIMIT ?2)")                               \
 	X(ATTEMPT_INSERT, "INSERT INTO delivery_attempts (" SQW_ATTEMPT_COLS ") "           \
 			  "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                                 \
 	X(ATTEMPT_LIST, "SELECT " SQW_ATTEMPT_COLS " FROM delivery_attempts "               \
@@ -502,4 +509,26 @@ int sq_delivery_skip_endpoint(struct store *base, const char *endpoint_id, int64
 					  sqlite3_bind_int64(st, 2, now_ms) | sq_bind_text(st, 3, why))))
 		return rc;
 	return sq_run(s, st);
+}
+
+/* Attempts first, then their deliveries: the same rows, picked the same way. */
+int sq_delivery_expire(struct store *base, int64_t before_ms, long *removed)
+{
+	struct sq_store *s = sq(base);
+	int rc = sq_need_write(s, "delivery_expire");
+	if (rc || !removed)
+		return rc ? rc : CAT_PARAMETER_INVALID;
+	*removed = 0;
+	static const enum sqw_stmt_id steps[] = {SQW_EXPIRE_ATTEMPTS, SQW_EXPIRE_DELIVERIES};
+	for (size_t i = 0; i < 2 && !rc; i++) {
+		sqlite3_stmt *st;
+		if ((rc = sqw_stmt(s, steps[i], &st)) ||
+		    (rc = sq_bound(s, st, sqlite3_bind_int64(st, 1, before_ms) |
+						  sqlite3_bind_int(st, 2, STORE_DELIVERY_EXPIRE_MAX))))
+			break;
+		rc = sq_run(s, st);
+	}
+	if (!rc)
+		*removed = (long)sqlite3_changes(s->db);
+	return rc;
 }

@@ -6,7 +6,8 @@
  * listed); disabled and deleted endpoints get nothing; an event rolled
  * back leaves no delivery; the due list skips what the sender is busy
  * with; attempts are kept in order and a repeated attempt number is
- * refused; endpoints round-trip with their sealed secrets. */
+ * refused; endpoints round-trip with their sealed secrets; finished
+ * deliveries expire with their attempts, pending ones never. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
@@ -326,5 +327,40 @@ Test(store_webhooks, attempts_are_kept_in_order_and_never_twice)
 	cr_assert_eq(got.attempts, 3);
 	cr_assert_eq(got.last_status, 250);
 	cr_assert_eq(due(s, NULL, NULL).n, 0, "delivered: no longer due");
+	store_close(s);
+}
+
+Test(store_webhooks, finished_deliveries_expire_with_their_attempts_pending_ones_stay)
+{
+	struct store *s = stk_open_shops(&tdb, NOW_MS);
+	stk_begin(s);
+	int64_t ids[3];
+	for (int i = 0; i < 3; i++) {
+		struct delivery d = {.kind = DELIVERY_EMAIL, .created_ms = NOW_MS, .next_ms = NOW_MS};
+		stk_mkid(d.event_id, "evt", i + 1);
+		snprintf(d.merchant_id, sizeof d.merchant_id, "%s", STK_M1);
+		cr_assert_eq(s->ops->delivery_insert(s, &d), CAT_OK);
+		struct delivery_attempt a = {.delivery_id = d.id, .n = 1, .started_ms = NOW_MS,
+					     .status = 250};
+		cr_assert_eq(s->ops->delivery_attempt_insert(s, &a), CAT_OK);
+		if (i < 2) { /* two finished: one long ago, one just now */
+			d.state = DELIVERY_DELIVERED;
+			d.attempts = 1;
+			d.done_ms = i == 0 ? NOW_MS : NOW_MS + 1000000;
+			cr_assert_eq(s->ops->delivery_update(s, &d), CAT_OK);
+		}
+		ids[i] = d.id;
+	}
+	long removed = -1;
+	cr_assert_eq(s->ops->delivery_expire(s, NOW_MS + 1, &removed), CAT_OK);
+	stk_commit(s);
+	cr_assert_eq(removed, 1, "only the one finished before the cut");
+	struct delivery got;
+	cr_assert_eq(s->ops->delivery_get(s, ids[0], &got), CAT_NO_SUCH_OBJECT);
+	cr_assert_eq(s->ops->delivery_get(s, ids[1], &got), CAT_OK, "finished after the cut: kept");
+	cr_assert_eq(s->ops->delivery_get(s, ids[2], &got), CAT_OK, "pending: never expired");
+	struct attempts_seen seen = {0};
+	cr_assert_eq(s->ops->delivery_attempt_list(s, ids[0], collect_attempt, &seen), CAT_OK);
+	cr_assert_eq(seen.n, 0, "its attempts went with it");
 	store_close(s);
 }

@@ -52,6 +52,8 @@ CREATE TABLE deliveries (
 ) STRICT;
 CREATE INDEX deliveries_due ON deliveries (next_ms, id) WHERE state = 0;
 CREATE INDEX deliveries_event ON deliveries (event_id, id);
+-- finished deliveries by age, for the retention sweep
+CREATE INDEX deliveries_done ON deliveries (done_ms, id) WHERE state <> 0;
 
 CREATE TABLE delivery_attempts (
   delivery_id INTEGER NOT NULL REFERENCES deliveries (id),
