@@ -4,6 +4,7 @@
  * latency) and its breaker state, as route/ sees them now. */
 #include "api/http.h"
 #include "core/catalog.h"
+#include "core/render.h"
 #include "route/route.h"
 
 void channel_list(struct request *req)
@@ -16,6 +17,5 @@ void channel_list(struct request *req)
 		http_error(req, CAT_INTERNAL, NULL, NULL);
 		return;
 	}
-	http_json(req, 200, json_pack("{s:s, s:o, s:b, s:s}", "object", "list", "data", data,
-				      "has_more", 0, "url", "/v1/channels"));
+	http_json(req, 200, render_list(data, false, "/v1/channels"));
 }

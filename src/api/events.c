@@ -37,8 +37,7 @@ void event_retrieve(struct request *req)
 	if (rc == CAT_OK)
 		http_json(req, 200, render_event(e.id, e.type, e.created_ms, e.data_json, pending));
 	else
-		http_error(req, rc, rc == CAT_NO_SUCH_OBJECT ? "id" : NULL,
-			   rc == CAT_NO_SUCH_OBJECT ? "No such event." : NULL);
+		http_read_error(req, rc, "id", "No such event.");
 	store_event_clear(&e);
 }
 

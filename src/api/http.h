@@ -58,6 +58,9 @@ void http_text(struct request *req, int status, char *text);
 /* Answers with the catalog's error object for code. */
 void http_error(struct request *req, int code, const char *param, const char *message);
 void http_params_error(struct request *req, const struct params_error *err);
+/* Answers a failed read: 404 naming `param` with `message` for
+ * CAT_NO_SUCH_OBJECT, the catalog's error for any other code. */
+void http_read_error(struct request *req, int rc, const char *param, const char *message);
 /* Hands cmd to the engine and suspends the connection until it answers. */
 void http_submit(struct request *req);
 /* Prepares req->cmd for a POST: merchant, language, Idempotency-Key and

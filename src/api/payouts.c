@@ -103,8 +103,7 @@ void payout_retrieve(struct request *req)
 	if (rc == CAT_OK)
 		http_json(req, 200, payout_json(reader, &p, req->lang));
 	else
-		http_error(req, rc, rc == CAT_NO_SUCH_OBJECT ? "payout" : NULL,
-			   rc == CAT_NO_SUCH_OBJECT ? "No such payout." : NULL);
+		http_read_error(req, rc, "payout", "No such payout.");
 	payout_clear(&p);
 }
 
@@ -181,8 +180,7 @@ void alert_retrieve(struct request *req)
 	if (rc == CAT_OK)
 		http_json(req, 200, render_alert(&a));
 	else
-		http_error(req, rc, rc == CAT_NO_SUCH_OBJECT ? "alert" : NULL,
-			   rc == CAT_NO_SUCH_OBJECT ? "No such alert." : NULL);
+		http_read_error(req, rc, "alert", "No such alert.");
 }
 
 static json_t *render_alert_listed(const void *record, const char *lang)

@@ -146,8 +146,7 @@ void recipient_retrieve(struct request *req)
 	if (rc == CAT_OK)
 		http_json(req, 200, render_recipient(&r));
 	else
-		http_error(req, rc, rc == CAT_NO_SUCH_OBJECT ? "recipient" : NULL,
-			   rc == CAT_NO_SUCH_OBJECT ? "No such recipient." : NULL);
+		http_read_error(req, rc, "recipient", "No such recipient.");
 	recipient_clear(&r);
 }
 

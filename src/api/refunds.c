@@ -65,8 +65,7 @@ void refund_retrieve(struct request *req)
 	if (rc == CAT_OK)
 		http_json(req, 200, render_refund(&r));
 	else
-		http_error(req, rc, rc == CAT_NO_SUCH_OBJECT ? "refund" : NULL,
-			   rc == CAT_NO_SUCH_OBJECT ? "No such refund." : NULL);
+		http_read_error(req, rc, "refund", "No such refund.");
 	refund_clear(&r);
 }
 

@@ -81,6 +81,12 @@ void http_params_error(struct request *req, const struct params_error *err)
 	http_error(req, err->code, err->param, err->message);
 }
 
+void http_read_error(struct request *req, int rc, const char *param, const char *message)
+{
+	bool missing = rc == CAT_NO_SUCH_OBJECT;
+	http_error(req, rc, missing ? param : NULL, missing ? message : NULL);
+}
+
 static enum MHD_Result send_answer(struct request *req)
 {
 	if (!req->response)
@@ -90,7 +96,7 @@ static enum MHD_Result send_answer(struct request *req)
 		MHD_create_response_from_buffer(len, req->response, MHD_RESPMEM_MUST_FREE);
 	req->response = NULL;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-	MHD_add_response_header(resp, "Stripe-Version", "2024-06-20");
+	MHD_add_response_header(resp, "Stripe-Version", RENDER_API_VERSION);
 	if (req->replayed)
 		MHD_add_response_header(resp, "Idempotent-Replayed", "true");
 	enum MHD_Result rc = MHD_queue_response(req->conn, (unsigned)req->status, resp);

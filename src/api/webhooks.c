@@ -96,8 +96,6 @@ static void send_cmd(struct request *req, enum engine_cmd_kind kind, int rc,
 		http_params_error(req, err);
 		return;
 	}
-	if (req->id[0])
-		snprintf(req->cmd.target_id, sizeof req->cmd.target_id, "%s", req->id);
 	if (http_prepare_cmd(req, kind, req->params))
 		http_submit(req);
 }
@@ -160,8 +158,7 @@ void webhook_retrieve(struct request *req)
 	if (rc == CAT_OK)
 		http_json(req, 200, render_webhook_endpoint(&w, NULL));
 	else
-		http_error(req, rc, rc == CAT_NO_SUCH_OBJECT ? "id" : NULL,
-			   rc == CAT_NO_SUCH_OBJECT ? "No such webhook endpoint." : NULL);
+		http_read_error(req, rc, "id", "No such webhook endpoint.");
 	webhook_endpoint_clear(&w);
 }
 
@@ -217,6 +214,7 @@ static void collect_attempt(void *ctx, const void *record)
 struct deliveries_ctx {
 	struct store *reader;
 	json_t *data;
+	struct attempts_ctx *attempts; /* one buffer, reused for every delivery */
 	int rc;
 };
 
@@ -224,17 +222,13 @@ static void collect_delivery(void *ctx, const void *record)
 {
 	struct deliveries_ctx *c = ctx;
 	const struct delivery *d = record;
-	struct attempts_ctx *a = calloc(1, sizeof *a);
-	if (!a) {
-		c->rc = CAT_INTERNAL;
-		return;
-	}
+	struct attempts_ctx *a = c->attempts;
+	a->n = 0;
 	int rc = c->reader->ops->delivery_attempt_list(c->reader, d->id, collect_attempt, a);
 	if (rc)
 		c->rc = rc;
 	else
 		json_array_append_new(c->data, render_delivery(d, a->list, a->n));
-	free(a);
 }
 
 void event_deliveries(struct request *req)
@@ -245,7 +239,10 @@ void event_deliveries(struct request *req)
 	struct store_event ev = {0};
 	int rc = reader ? reader->ops->event_get(reader, req->merchant_id, req->id, &ev)
 			: CAT_STORAGE_UNAVAILABLE;
-	struct deliveries_ctx c = {.reader = reader, .data = json_array()};
+	struct deliveries_ctx c = {.reader = reader, .data = json_array(),
+				   .attempts = calloc(1, sizeof(struct attempts_ctx))};
+	if (rc == CAT_OK && !c.attempts)
+		rc = CAT_INTERNAL;
 	if (rc == CAT_OK)
 		rc = reader->ops->delivery_of_event(reader, ev.id, collect_delivery, &c);
 	if (rc == CAT_OK)
@@ -256,9 +253,9 @@ void event_deliveries(struct request *req)
 		http_json(req, 200, render_list(c.data, false, url));
 		c.data = NULL;
 	} else {
-		http_error(req, rc, rc == CAT_NO_SUCH_OBJECT ? "id" : NULL,
-			   rc == CAT_NO_SUCH_OBJECT ? "No such event." : NULL);
+		http_read_error(req, rc, "id", "No such event.");
 	}
 	json_decref(c.data);
+	free(c.attempts);
 	store_event_clear(&ev);
 }

@@ -9,6 +9,7 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,14 @@ void crypto_hmac_sha256(const void *key, size_t key_len, const void *data, size_
 	HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &out_len);
 }
 
+static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
+static EVP_MAC *hmac_mac; /* libcrypto's HMAC, kept for the process's life */
+
+static void hmac_fetch(void)
+{
+	hmac_mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+}
+
 bool crypto_hmac_timestamped_hex(const char *secret, int64_t t, const void *body, size_t len,
 				 char hex[CRYPTO_SHA256_HEX])
 {
@@ -57,15 +66,14 @@ bool crypto_hmac_timestamped_hex(const char *secret, int64_t t, const void *body
 	size_t mac_len = 0;
 	OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
 			       OSSL_PARAM_construct_end()};
-	EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	EVP_MAC_CTX *ctx = hmac ? EVP_MAC_CTX_new(hmac) : NULL;
+	pthread_once(&hmac_once, hmac_fetch); /* fetched once: it is on every channel call */
+	EVP_MAC_CTX *ctx = hmac_mac ? EVP_MAC_CTX_new(hmac_mac) : NULL;
 	bool ok = ctx && n > 0 && (size_t)n < sizeof prefix &&
 		  EVP_MAC_init(ctx, (const unsigned char *)secret, strlen(secret), params) &&
 		  EVP_MAC_update(ctx, (const unsigned char *)prefix, (size_t)n) &&
 		  (len == 0 || EVP_MAC_update(ctx, body, len)) &&
 		  EVP_MAC_final(ctx, mac, &mac_len, sizeof mac) && mac_len == sizeof mac;
 	EVP_MAC_CTX_free(ctx);
-	EVP_MAC_free(hmac);
 	if (ok)
 		crypto_hex(mac, sizeof mac, hex);
 	else

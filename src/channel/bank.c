@@ -24,13 +24,12 @@
 #include "base/jsonw.h"
 #include "base/utf8.h"
 #include "channel/channel.h"
+#include "core/bank_account.h"
 #include "channel/http_internal.h"
 #include "core/catalog.h"
 
 #define BANK_KIND "bank"
 #define BANK_AMOUNT_MAX 999999999999LL  /* payd-sim's limit on a payout's amount */
-#define BANK_NUMBER_MIN 4                /* account.number: 4..34 of [A-Za-z0-9] */
-#define BANK_HOLDER_LEN_MAX (PAYOUT_HOLDER_MAX - 1)
 #define BANK_CALLBACK_ID_MAX 63          /* callback id: 1..63 printable */
 #define BANK_CALLBACK_TYPE "payout.state"
 #define BANK_RAW_MAX (PAYMENT_RAW_CODE_MAX + PAYOUT_REASON_MAX + 8)
@@ -153,7 +152,7 @@ static bool destination_ok(const struct channel_payout *p)
 	    bank == sizeof p->bank_code || strnlen(p->country, sizeof p->country) != 2)
 		return false;
 	return utf8_printable(p->holder_name, holder) &&
-	       all_of(p->number, BANK_NUMBER_MIN, PAYOUT_NUMBER_MAX - 1, NULL) &&
+	       all_of(p->number, BANK_ACCOUNT_NUMBER_MIN, PAYOUT_NUMBER_MAX - 1, NULL) &&
 	       all_of(p->bank_code, 1, PAYOUT_BANK_CODE_MAX - 1, "-") &&
 	       p->country[0] >= 'A' && p->country[0] <= 'Z' && p->country[1] >= 'A' &&
 	       p->country[1] <= 'Z';

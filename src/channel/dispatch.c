@@ -174,12 +174,6 @@ static int host_of(struct channel_dispatch *d, const char *url)
 	return d->host_count++;
 }
 
-static bool host_has_room(struct channel_dispatch *d, const struct dispatch_job *job)
-{
-	int h = host_of(d, job->ch->config.url);
-	return h < 0 || d->hosts[h].in_flight < DISPATCH_PER_HOST_MAX;
-}
-
 /* ---- libcurl callbacks ------------------------------------------------------------ */
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
@@ -393,9 +387,10 @@ static void take_jobs(struct channel_dispatch *d, struct dispatch_list *start,
 	struct dispatch_job *prev = NULL, *job = d->queue.head;
 	while (job && start->count < room) {
 		struct dispatch_job *next = job->next;
-		if (host_has_room(d, job)) {
+		int host = host_of(d, job->ch->config.url); /* looked up once per pass */
+		if (host < 0 || d->hosts[host].in_flight < DISPATCH_PER_HOST_MAX) {
 			list_unlink(&d->queue, prev, job);
-			job->host = host_of(d, job->ch->config.url);
+			job->host = host;
 			if (job->host >= 0)
 				d->hosts[job->host].in_flight++;
 			list_push(start, job);

@@ -362,7 +362,8 @@ static void set_declined(struct channel_result *out, int code)
 	out->code = code;
 }
 
-/* A money-moving operation answered with a SUCCESS code. */
+/* A money-moving operation answered with a SUCCESS code, or a QUERY
+ * that found the payment authorized or captured. */
 static void succeeded(const struct channel_request *req, const struct http_answer *a,
 		      struct channel_result *out)
 {
@@ -370,7 +371,7 @@ static void succeeded(const struct channel_request *req, const struct http_answe
 	out->code = CAT_OK;
 	if (req->op == CH_OP_CAPTURE)
 		out->captured = true;
-	else if (req->op == CH_OP_AUTHORIZE)
+	else if (req->op == CH_OP_AUTHORIZE || req->op == CH_OP_QUERY) /* a query has a state */
 		out->captured = a->state ? state_is(a, "captured") : req->capture;
 	out->amount = a->has_amount ? a->amount : req->amount;
 	if (out->captured && a->has_captured_amount)
@@ -400,18 +401,6 @@ static void decode_payment_op(const struct channel_request *req, const struct ht
 		set_unknown(out);
 }
 
-/* QUERY found the payment authorized or captured. */
-static void found(const struct channel_request *req, const struct http_answer *a,
-		  struct channel_result *out)
-{
-	out->outcome = CH_SUCCEEDED;
-	out->code = CAT_OK;
-	out->captured = state_is(a, "captured");
-	out->amount = a->has_amount ? a->amount : req->amount;
-	if (out->captured && a->has_captured_amount)
-		out->amount = a->captured_amount;
-}
-
 /* QUERY: the state says what became of the payment.  `voided` (held,
  * then released: no money moved, final) answers CH_DECLINED with
  * CAT_CHANNEL_REJECTED, amount 0, and `voided` set. */
@@ -424,7 +413,7 @@ static void decode_query(const struct channel_request *req, const struct http_co
 		out->code = CAT_OK;
 	} else if (state_is(a, "captured") || state_is(a, "authorized")) {
 		if (success)
-			found(req, a, out);
+			succeeded(req, a, out);
 		else
 			set_unknown(out); /* a decline code on a payment that went through */
 	} else if (state_is(a, "declined")) {
@@ -432,12 +421,10 @@ static void decode_query(const struct channel_request *req, const struct http_co
 	} else if (state_is(a, "voided")) {
 		set_declined(out, CAT_CHANNEL_REJECTED);
 		out->voided = true;
-	} else if (!a->state && !success) {
-		/* A decline code with no state answers nothing about the payment
-		 * (a query refused, say): ask again. */
-		set_unknown(out);
 	} else {
-		set_unknown(out); /* processing, a state we do not know, or none given */
+		/* processing, a state we do not know, or none given (with a decline
+		 * code: a query refused, which says nothing of the payment): ask again */
+		set_unknown(out);
 	}
 }
 
@@ -604,7 +591,9 @@ bool http_channel_kind_known(const char *kind)
 	return kind_of(kind, CHANNEL_KIND_MAX) >= 0;
 }
 
-bool http_channel_config_ok(const struct channel_config *cfg, char *err, size_t err_cap)
+/* name, url, secret and timeout_ms of a network channel's config; false
+ * with err naming the field. */
+static bool http_channel_config_ok(const struct channel_config *cfg, char *err, size_t err_cap)
 {
 	size_t url_len = strnlen(cfg->url, sizeof cfg->url);
 	if (strnlen(cfg->name, sizeof cfg->name) == 0 ||

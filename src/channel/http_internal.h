@@ -49,11 +49,8 @@ bool http_channel_decode_transport(const struct channel_http_reply *reply,
 bool http_channel_currency(const char currency[4], char out[4]);
 /* Copies src into dst[cap], cut at a UTF-8 character boundary. */
 void http_channel_copy_text(char *dst, size_t cap, const char *src);
-/* name, url, secret and timeout_ms of a network channel's config; false
- * with err naming the field. */
-bool http_channel_config_ok(const struct channel_config *cfg, char *err, size_t err_cap);
 /* A network channel (a charge kind or a bank rail) once its kind is
- * known: cfg checked with http_channel_config_ok, then size zeroed bytes
+ * known: cfg checked (name, url, secret, timeout_ms), then size zeroed bytes
  * that start with the struct channel, its ops, config and name set.  NULL
  * with err set. */
 struct channel *http_channel_alloc(const struct channel_config *cfg, const struct channel_ops *ops,

@@ -52,11 +52,11 @@ struct demo_webhooks {
 	char secret[64];
 	pthread_mutex_t lock;
 	struct rng rng;
-	long requests, refused, bad_signatures;
+	long refused, bad_signatures;
 	json_t *accepted; /* event id -> true */
 };
 struct demo_hook_counts {
-	long requests, refused, bad_signatures, accepted_events;
+	long refused, bad_signatures, accepted_events;
 };
 int demo_webhooks_start(struct demo_webhooks *w);
 /* Registers the receiver with payd (every event type) and keeps its secret. */

@@ -60,7 +60,6 @@
 
 #define BANK_ACCOUNT_NUMBER_MIN 4
 #define BANK_ACCOUNT_NUMBER_MAX (PAYOUT_NUMBER_MAX - 1) /* 34, an IBAN's most */
-#define BANK_ACCOUNT_BANK_CODE_MAX (PAYOUT_BANK_CODE_MAX - 1)
 #define BANK_ACCOUNT_INPUT_MAX 128 /* a number as given, spaces included */
 #define BANK_ACCOUNT_FINGERPRINT_LEN 16 /* hex characters of HMAC-SHA256 (64 bits) */
 #define BANK_ACCOUNT_KEY_LEN 32

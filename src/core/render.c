@@ -24,6 +24,11 @@ char *render_take_text(json_t *v)
 	return text;
 }
 
+json_t *render_time_or_null(int64_t ms)
+{
+	return ms > 0 ? json_integer(render_time(ms)) : json_null();
+}
+
 json_t *render_str_or_null(const char *s)
 {
 	return (s && *s) ? json_string(s) : json_null();

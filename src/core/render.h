@@ -44,6 +44,9 @@ json_t *render_event(const char *id, const char *type, int64_t created_ms, const
 json_t *render_webhook_endpoint(const struct webhook_endpoint *w, const char *secret);
 json_t *render_delivery(const struct delivery *d, const struct delivery_attempt *attempts, int n);
 
+/* The Stripe API version payd's objects follow. */
+#define RENDER_API_VERSION "2024-06-20"
+
 /* Seconds since the epoch, as Stripe's `created`. */
 json_int_t render_time(int64_t ms);
 /* Compact JSON text (heap) of v; v is released. */
@@ -52,6 +55,8 @@ char *render_take_text(json_t *v);
 /* Pieces the renderers share (render.c).  A JSON string of s, or null
  * when s is NULL or empty. */
 json_t *render_str_or_null(const char *s);
+/* Seconds since the epoch of ms, or null when ms is 0 (not yet). */
+json_t *render_time_or_null(int64_t ms);
 /* The ISO currency code in lower case, as Stripe writes it. */
 json_t *render_lower_currency(const char *code);
 /* The stored metadata JSON text as an object ({} when absent or not an

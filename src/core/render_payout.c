@@ -9,11 +9,6 @@
 #include "core/catalog.h"
 #include "core/render.h"
 
-static json_t *seconds_or_null(int64_t ms)
-{
-	return ms > 0 ? json_integer(render_time(ms)) : json_null();
-}
-
 json_t *render_bank_account(const struct bank_account *a)
 {
 	return json_pack("{s:s, s:s, s:o, s:s, s:s, s:s}", "object", "bank_account",
@@ -66,7 +61,7 @@ json_t *render_payout(const struct payout *p, const struct payout_event *events,
 	json_t *o = json_pack(
 		"{s:s, s:s, s:I, s:o, s:I, s:o, s:o, s:o, s:s, s:s, s:s, s:b, s:o}", "id", p->id,
 		"object", "payout", "amount", (json_int_t)p->amount, "arrival_date",
-		seconds_or_null(p->expected_arrival_ms), "created", render_time(p->created_ms),
+		render_time_or_null(p->expected_arrival_ms), "created", render_time(p->created_ms),
 		"currency", render_lower_currency(p->currency), "description",
 		render_str_or_null(p->description), "destination", render_str_or_null(p->recipient_id),
 		"method",
@@ -77,7 +72,7 @@ json_t *render_payout(const struct payout *p, const struct payout_event *events,
 				      "value", render_str_or_null(p->trace_id)));
 	json_object_set_new(o, "bank_account", render_bank_account(&p->account));
 	json_object_set_new(o, "rail", render_str_or_null(p->rail));
-	json_object_set_new(o, "arrived_at", seconds_or_null(p->arrived_ms));
+	json_object_set_new(o, "arrived_at", render_time_or_null(p->arrived_ms));
 	json_object_set_new(o, "overdue_level", json_integer(p->overdue_level));
 	add_failure(o, p, lang);
 	if (events) /* lists leave it out */
@@ -91,5 +86,5 @@ json_t *render_alert(const struct alert *a)
 			 "object", "alert", "kind", a->kind, "object_id", a->object_id, "level",
 			 a->level, "status", alert_status_name(a->status), "message", a->message,
 			 "created", render_time(a->created_ms), "updated", render_time(a->updated_ms),
-			 "resolved_at", seconds_or_null(a->resolved_ms));
+			 "resolved_at", render_time_or_null(a->resolved_ms));
 }

@@ -10,7 +10,7 @@ json_t *render_event(const char *id, const char *type, int64_t created_ms, const
 {
 	json_t *object = data_json ? json_loads(data_json, 0, NULL) : NULL;
 	return json_pack("{s:s, s:s, s:s, s:I, s:{s:o}, s:b, s:I, s:{s:n, s:n}, s:s}", "id", id,
-			 "object", "event", "api_version", "2024-06-20", "created",
+			 "object", "event", "api_version", RENDER_API_VERSION, "created",
 			 render_time(created_ms), "data", "object", object ? object : json_null(),
 			 "livemode", 0, "pending_webhooks", (json_int_t)pending_webhooks, "request",
 			 "id", "idempotency_key", "type", type);
@@ -24,13 +24,12 @@ json_t *render_webhook_endpoint(const struct webhook_endpoint *w, const char *se
 		"webhook_endpoint", "url", w->url, "description", render_str_or_null(w->description),
 		"enabled_events", events ? events : json_array(), "status",
 		webhook_status_name(w->status), "metadata", render_metadata(w->metadata_json),
-		"created", render_time(w->created_ms), "livemode", 0, "api_version", "2024-06-20",
+		"created", render_time(w->created_ms), "livemode", 0, "api_version", RENDER_API_VERSION,
 		"application");
 	if (secret)
 		json_object_set_new(o, "secret", json_string(secret));
 	json_object_set_new(o, "previous_secret_expires_at",
-			    w->old_secret_sealed_len ? json_integer(render_time(w->old_expires_ms))
-						     : json_null());
+			    render_time_or_null(w->old_secret_sealed_len ? w->old_expires_ms : 0));
 	json_object_set_new(o, "disabled_reason", render_str_or_null(w->disabled_reason));
 	json_object_set_new(o, "failures_in_a_row", json_integer(w->failures));
 	return o;
@@ -58,6 +57,6 @@ json_t *render_delivery(const struct delivery *d, const struct delivery_attempt 
 			 render_time(d->created_ms),
 			 "next_attempt_at",
 			 d->state == DELIVERY_PENDING ? json_integer(render_time(d->next_ms)) : json_null(),
-			 "completed_at", d->done_ms ? json_integer(render_time(d->done_ms)) : json_null(),
+			 "completed_at", render_time_or_null(d->done_ms),
 			 "last_error", render_str_or_null(d->last_error), "attempts", list);
 }

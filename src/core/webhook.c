@@ -2,6 +2,7 @@
  * that disables an endpoint (see webhook.h). */
 #include "core/webhook.h"
 
+#include <assert.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,15 @@ void webhook_endpoint_clear(struct webhook_endpoint *w)
 	free(w->enabled_events_json);
 	free(w->metadata_json);
 	explicit_bzero(w, sizeof *w);
+}
+
+static_assert(sizeof WEBHOOK_SECRET_PREFIX - 1 + WEBHOOK_SECRET_RANDOM == WEBHOOK_SECRET_MAX,
+	      "secret length");
+
+void webhook_new_secret(char out[WEBHOOK_SECRET_MAX + 1])
+{
+	memcpy(out, WEBHOOK_SECRET_PREFIX, sizeof WEBHOOK_SECRET_PREFIX - 1);
+	crypto_random_base62(out + sizeof WEBHOOK_SECRET_PREFIX - 1, WEBHOOK_SECRET_RANDOM);
 }
 
 void webhook_policy_default(struct webhook_policy *p)

@@ -23,7 +23,8 @@
 #define WEBHOOK_URL_MAX 2048
 #define WEBHOOK_DESCRIPTION_MAX 5000 /* Stripe's limit */
 #define WEBHOOK_TYPES_MAX 64         /* enabled_events entries */
-#define WEBHOOK_TYPE_MAX 64          /* an event type with its NUL */
+#define WEBHOOK_SECRET_PREFIX "whsec_"
+#define WEBHOOK_SECRET_RANDOM 32     /* base-62 characters after the prefix */
 #define WEBHOOK_SECRET_MAX 38        /* "whsec_" + 32 */
 #define WEBHOOK_SEALED_MAX (WEBHOOK_SECRET_MAX + CRYPTO_SEAL_OVERHEAD)
 #define WEBHOOK_ERROR_MAX 160        /* an attempt's error text */
@@ -92,6 +93,8 @@ struct webhook_policy {
 };
 
 void webhook_endpoint_clear(struct webhook_endpoint *w);
+/* A new signing secret: "whsec_" + 32 random base-62 characters. */
+void webhook_new_secret(char out[WEBHOOK_SECRET_MAX + 1]);
 void webhook_policy_default(struct webhook_policy *p);
 
 /* True when `type` is an event type payd emits ("payment_intent.succeeded"). */

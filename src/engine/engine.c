@@ -192,6 +192,14 @@ static void network_done(void *ctx, const struct channel_result *r, int64_t late
 	pthread_mutex_unlock(&e->lock);
 }
 
+/* Calls an in-process channel and keeps how long it took. */
+static void call_timed(struct channel *ch, struct engine_cmd *res)
+{
+	int64_t start = clock_mono_ns();
+	ch->ops->call(ch, &res->ch_req, &res->ch_res);
+	res->ch_latency_ns = clock_mono_ns() - start;
+}
+
 static void call_channel(struct engine *e, struct engine_cmd *res)
 {
 	struct channel *ch = route_find(e->route, res->channel);
@@ -211,9 +219,7 @@ static void call_channel(struct engine *e, struct engine_cmd *res)
 		res->ch_req.payout = NULL;
 		return;
 	}
-	int64_t start = clock_mono_ns();
-	ch->ops->call(ch, &res->ch_req, &res->ch_res);
-	res->ch_latency_ns = clock_mono_ns() - start;
+	call_timed(ch, res);
 	take_result(e, res);
 }
 
@@ -224,9 +230,7 @@ struct engine_cmd *engine_call_inline(struct engine *e, struct engine_cmd *origi
 	struct engine_cmd *res = result_cmd(e, origin, channel, merchant_id, object_id, req);
 	struct channel *ch = route_find(e->route, channel);
 	LEDGER_ASSERT(ch && ch->ops->call);
-	int64_t start = clock_mono_ns();
-	ch->ops->call(ch, &res->ch_req, &res->ch_res);
-	res->ch_latency_ns = clock_mono_ns() - start;
+	call_timed(ch, res);
 	route_record(e->route, channel, channel_worked(&res->ch_res), res->ch_latency_ns / 1000000,
 		     e->now_ms);
 	return res;
@@ -329,8 +333,6 @@ static void wait_for_work(struct engine *e, int64_t wait_ms)
 			break;
 }
 
-/* Takes channel results first, then submitted commands, up to a batch.
- * Returns how many; 0 with *done set when the engine should exit. */
 static int64_t sooner(int64_t a, int64_t b)
 {
 	return a < 0 ? b : b < 0 ? a : a < b ? a : b;
@@ -374,6 +376,8 @@ static int64_t payout_tick_due(struct engine *e)
 	return ENGINE_PAYOUT_TICK_MS;
 }
 
+/* Takes channel results first, then submitted commands, up to a batch.
+ * Returns how many; 0 with *done set when the engine should exit. */
 static int gather(struct engine *e, struct engine_cmd **batch, bool *done)
 {
 	int n = 0;
@@ -440,13 +444,13 @@ static int exec_dispatch(struct engine *e, struct engine_cmd *cmd, enum exec_res
 	}
 }
 
-/* The command whose HTTP answer an executed command produced. */
 /* Commands the engine makes itself (freed once answered). */
 static bool internal_cmd(const struct engine_cmd *cmd)
 {
 	return cmd->kind == CMD_CHANNEL_RESULT || cmd->kind == CMD_PAYOUT_TICK;
 }
 
+/* The command whose HTTP answer an executed command produced. */
 static struct engine_cmd *answered(struct engine_cmd *cmd)
 {
 	return internal_cmd(cmd) ? cmd->origin : cmd;

@@ -55,12 +55,6 @@ int webhooks_expire(struct engine *e)
 
 /* ---- secrets -------------------------------------------------------------- */
 
-static void new_secret(char out[WEBHOOK_SECRET_MAX + 1])
-{
-	memcpy(out, "whsec_", 6);
-	crypto_random_base62(out + 6, WEBHOOK_SECRET_MAX - 6);
-}
-
 static int seal_secret(struct engine *e, const char *endpoint_id, const char *secret,
 		       uint8_t out[WEBHOOK_SEALED_MAX], size_t *out_len)
 {
@@ -147,7 +141,7 @@ static int endpoint_create(struct engine *e, struct engine_cmd *cmd, enum exec_r
 	char secret[WEBHOOK_SECRET_MAX + 1];
 	id_new(&e->ids, ID_WEBHOOK_ENDPOINT, w.id);
 	memcpy(w.merchant_id, cmd->merchant_id, sizeof w.merchant_id);
-	new_secret(secret);
+	webhook_new_secret(secret);
 	if (rc == CAT_OK)
 		rc = apply_fields(&w, &cmd->webhook);
 	if (rc == CAT_OK)
@@ -251,7 +245,7 @@ static int endpoint_roll(struct engine *e, struct engine_cmd *cmd, enum exec_res
 				   "expired, or with overlap_seconds=0 to end every earlier secret now.");
 	}
 	char secret[WEBHOOK_SECRET_MAX + 1];
-	new_secret(secret);
+	webhook_new_secret(secret);
 	w.old_secret_sealed_len = overlap_ms > 0 ? w.secret_sealed_len : 0;
 	memcpy(w.old_secret_sealed, w.secret_sealed, w.old_secret_sealed_len);
 	w.old_expires_ms = overlap_ms > 0 ? e->now_ms + overlap_ms : 0;
@@ -370,6 +364,7 @@ static int endpoint_attempted(struct engine *e, const struct delivery *d, bool o
 		return CAT_OK;
 	if (rc)
 		return rc;
+	bool disable = false;
 	if (ok) {
 		w.failures = 0;
 		w.failing_since_ms = 0;
@@ -378,11 +373,13 @@ static int endpoint_attempted(struct engine *e, const struct delivery *d, bool o
 		w.failures++;
 		if (!w.failing_since_ms)
 			w.failing_since_ms = e->now_ms;
-		if (webhook_should_disable(&e->webhook_policy, &w, e->now_ms))
-			rc = disable_endpoint(e, &w);
+		disable = webhook_should_disable(&e->webhook_policy, &w, e->now_ms);
 	}
+	if (disable) /* the whole endpoint: its subscriptions go with the status */
+		rc = disable_endpoint(e, &w);
 	if (rc == CAT_OK)
-		rc = e->store->ops->webhook_update(e->store, &w);
+		rc = disable ? e->store->ops->webhook_update(e->store, &w)
+			     : e->store->ops->webhook_health_update(e->store, &w);
 	webhook_endpoint_clear(&w);
 	return rc;
 }

@@ -51,7 +51,11 @@ static const char *text_of(json_t *o, const char *key)
 
 /* What the event tells the payer, and whom; false when the event is not
  * one a payer is told about (a refund's update that is not a success). */
-static bool facts_of(const char *type, json_t *obj, struct mail_facts *f, const char **owner_key)
+/* Whose contact the e-mail goes to: the payment's or the recipient's. */
+enum payer_of { PAYER_OF_INTENT, PAYER_OF_RECIPIENT };
+
+static bool facts_of(const char *type, json_t *obj, struct mail_facts *f, const char **owner_key,
+		     enum payer_of *whose)
 {
 	const char *status = text_of(obj, "status");
 	f->amount = json_integer_value(json_object_get(obj, "amount"));
@@ -62,6 +66,7 @@ static bool facts_of(const char *type, json_t *obj, struct mail_facts *f, const 
 		f->code = (int)json_integer_value(
 			json_object_get(json_object_get(obj, "last_payment_error"), "payd_code"));
 		*owner_key = "id";
+		*whose = PAYER_OF_INTENT;
 		return true;
 	}
 	if (strncmp(type, "refund.", 7) == 0) {
@@ -71,6 +76,7 @@ static bool facts_of(const char *type, json_t *obj, struct mail_facts *f, const 
 		f->kind = failed ? MAIL_REFUND_FAILED : MAIL_REFUND_SUCCEEDED;
 		f->code = (int)json_integer_value(json_object_get(obj, "payd_code"));
 		*owner_key = "payment_intent";
+		*whose = PAYER_OF_INTENT;
 		return true;
 	}
 	if (strcmp(type, "payout.updated") == 0 && strcmp(status, "in_transit") != 0)
@@ -81,6 +87,7 @@ static bool facts_of(const char *type, json_t *obj, struct mail_facts *f, const 
 	if (strcmp(status, "failed") == 0 && !f->code)
 		f->code = CAT_PAYOUT_DECLINED;
 	*owner_key = "destination";
+	*whose = PAYER_OF_RECIPIENT;
 	return true;
 }
 
@@ -94,9 +101,11 @@ static enum notify_prepared compose(struct notifier *n, struct notify_job *j,
 	struct payer p = {0};
 	enum notify_prepared out = NOTIFY_NO_ONE;
 	int rc = CAT_NO_SUCH_OBJECT;
-	if (obj && facts_of(ev->type, obj, &f, &owner_key))
-		rc = owner_key[0] == 'd' ? recipient_payer(n, ev->merchant_id, text_of(obj, owner_key), &p)
-					 : intent_payer(n, ev->merchant_id, text_of(obj, owner_key), &p);
+	enum payer_of whose = PAYER_OF_INTENT;
+	if (obj && facts_of(ev->type, obj, &f, &owner_key, &whose))
+		rc = whose == PAYER_OF_RECIPIENT
+			     ? recipient_payer(n, ev->merchant_id, text_of(obj, owner_key), &p)
+			     : intent_payer(n, ev->merchant_id, text_of(obj, owner_key), &p);
 	else
 		snprintf(why, why_cap, "nothing to tell the payer about %s", ev->type);
 	if ((rc == CAT_OK && !p.email[0]) || (rc == CAT_NO_SUCH_OBJECT && !why[0]))

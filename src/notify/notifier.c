@@ -22,7 +22,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "base/crypto.h"
 #include "base/log.h"
@@ -37,14 +36,11 @@
 
 #define NOTIFY_SCAN_MS 100       /* how often the outbox is read */
 #define NOTIFY_DUE_MAX 256       /* deliveries read per scan */
-#define NOTIFY_SNIPPET_MAX 80    /* bytes of an answer kept in the attempt's error */
 #define NOTIFY_RETRY_MS 1000     /* a report the engine could not take, a delivery payd could not prepare */
 
 static int64_t mono_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_mono_ns() / 1000000;
 }
 
 /* ---- jobs ----------------------------------------------------------------- */
@@ -301,11 +297,15 @@ static void collect_due(void *ctx, const void *record)
 static void busy_lists(struct notifier *n, char **busy, char **full)
 {
 	json_t *ids = json_array(), *ends = json_array();
+	json_t *counts = json_object(); /* endpoint id -> jobs to it */
 	for (const struct notify_job *j = n->jobs; j; j = j->next) {
 		json_array_append_new(ids, json_integer(j->d.id));
-		if (jobs_to(n, j->d.endpoint_id) >= n->wh.per_endpoint)
+		json_int_t count = json_integer_value(json_object_get(counts, j->d.endpoint_id)) + 1;
+		json_object_set_new(counts, j->d.endpoint_id, json_integer(count));
+		if (count == n->wh.per_endpoint) /* reaches its limit: listed once */
 			json_array_append_new(ends, json_string(j->d.endpoint_id));
 	}
+	json_decref(counts);
 	*busy = json_dumps(ids, JSON_COMPACT);
 	*full = json_dumps(ends, JSON_COMPACT);
 	json_decref(ids);

@@ -16,6 +16,8 @@
 #include "notify/notify.h"
 #include "store/store.h"
 
+#define NOTIFY_SNIPPET_MAX 80 /* bytes of an answer kept in the attempt's error */
+
 struct notify_job {
 	struct notify_job *next;
 	struct delivery d;
@@ -25,8 +27,8 @@ struct notify_job {
 	char to[PAYMENT_EMAIL_MAX + 1];
 	struct mail_upload upload;  /* an e-mail's upload position */
 	char *payload;              /* the webhook's body or the e-mail message */
-	size_t payload_len, sent;   /* sent: bytes of an e-mail uploaded so far */
-	char snippet[80];           /* the first bytes of the answer */
+	size_t payload_len;
+	char snippet[NOTIFY_SNIPPET_MAX]; /* the first bytes of the answer */
 	size_t snippet_len, got, limit; /* got: bytes of the answer read so far */
 	struct guard_socket guard;
 	int64_t started_ms, t0_ms;

@@ -13,18 +13,9 @@
 
 #include "base/crypto.h"
 
-static_assert(sizeof SIGNATURE_SECRET_PREFIX - 1 + SIGNATURE_SECRET_RANDOM == SIGNATURE_SECRET_MAX,
-	      "secret length");
 static_assert(2 * CRYPTO_SHA256_LEN == SIGNATURE_HEX_LEN, "hex length");
 
 #define T_TEXT_MAX (SIGNATURE_T_DIGITS_MAX + 2) /* digits, '.', NUL */
-
-/* hex[] = lowercase hex HMAC-SHA256(secret, "<t_sec>.<payload>"). */
-static bool compute_v1(const char *secret, int64_t t_sec, const char *payload, size_t payload_len,
-		       char hex[SIGNATURE_HEX_LEN + 1])
-{
-	return crypto_hmac_timestamped_hex(secret, t_sec, payload, payload_len, hex);
-}
 
 static bool secret_ok(const char *secret)
 {
@@ -62,7 +53,7 @@ size_t signature_header(const char *const secrets[], int n_secrets, int64_t t_se
 	len = (size_t)n;
 	for (int i = 0; i < n_secrets; i++) {
 		char hex[SIGNATURE_HEX_LEN + 1];
-		if (!compute_v1(secrets[i], t_sec, payload, payload_len, hex))
+		if (!crypto_hmac_timestamped_hex(secrets[i], t_sec, payload, payload_len, hex))
 			goto fail;
 		n = snprintf(out + len, cap - len, ",v1=%s", hex);
 		if (n < 0 || (size_t)n >= cap - len)
@@ -162,14 +153,8 @@ bool signature_verify(const char *header, const char *payload, size_t payload_le
 	parse_header(header, header_len, NULL, &first);
 	char expected[SIGNATURE_HEX_LEN + 1];
 	if (!first.has_t || !first.t_ok ||
-	    !compute_v1(secret, first.t, payload, payload_len, expected))
+	    !crypto_hmac_timestamped_hex(secret, first.t, payload, payload_len, expected))
 		return false;
 	parse_header(header, header_len, expected, &second);
 	return second.matched && within_tolerance(first.t, now_sec, tolerance_sec);
-}
-
-void signature_new_secret(char out[SIGNATURE_SECRET_MAX + 1])
-{
-	memcpy(out, SIGNATURE_SECRET_PREFIX, sizeof SIGNATURE_SECRET_PREFIX - 1);
-	crypto_random_base62(out + sizeof SIGNATURE_SECRET_PREFIX - 1, SIGNATURE_SECRET_RANDOM);
 }

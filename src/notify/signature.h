@@ -40,10 +40,6 @@ size_t signature_header(const char *const secrets[], int n_secrets, int64_t t_se
 bool signature_verify(const char *header, const char *payload, size_t payload_len,
 		      const char *secret, int64_t now_sec, int64_t tolerance_sec);
 
-/* A new endpoint secret: "whsec_" + 32 random base-62 characters. */
-#define SIGNATURE_SECRET_PREFIX "whsec_"
-#define SIGNATURE_SECRET_RANDOM 32
-#define SIGNATURE_SECRET_MAX 38 /* prefix + random characters */
-void signature_new_secret(char out[SIGNATURE_SECRET_MAX + 1]);
+/* New endpoint secrets: webhook_new_secret (core/webhook.h). */
 
 #endif

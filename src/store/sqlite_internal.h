@@ -146,6 +146,7 @@ int sq_callback_expire(struct store *s, int64_t before_ms, long *removed);
 /* The operations of store_sqlite_webhooks.c, for store_sqlite_ops. */
 int sq_webhook_insert(struct store *s, const struct webhook_endpoint *w);
 int sq_webhook_update(struct store *s, const struct webhook_endpoint *w);
+int sq_webhook_health_update(struct store *s, const struct webhook_endpoint *w);
 int sq_webhook_get(struct store *s, const char *merchant_id, const char *id,
 		   struct webhook_endpoint *out);
 int sq_webhook_list(struct store *s, const char *merchant_id, const struct store_page *page,

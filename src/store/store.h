@@ -329,6 +329,8 @@ struct store_ops {
 	 * count: a merchant's endpoints not deleted. */
 	int (*webhook_insert)(struct store *s, const struct webhook_endpoint *w);
 	int (*webhook_update)(struct store *s, const struct webhook_endpoint *w);
+	/* Writes only failures, failing_since_ms and last_success_ms. */
+	int (*webhook_health_update)(struct store *s, const struct webhook_endpoint *w);
 	int (*webhook_get)(struct store *s, const char *merchant_id, const char *id,
 			   struct webhook_endpoint *out);
 	int (*webhook_list)(struct store *s, const char *merchant_id, const struct store_page *page,

@@ -1204,6 +1204,7 @@ const struct store_ops store_sqlite_ops = {
 	/* store_sqlite_webhooks.c */
 	.webhook_insert = sq_webhook_insert,
 	.webhook_update = sq_webhook_update,
+	.webhook_health_update = sq_webhook_health_update,
 	.webhook_get = sq_webhook_get,
 	.webhook_list = sq_webhook_list,
 	.webhook_count = sq_webhook_count,

@@ -8,8 +8,9 @@
  * hot path unless a merchant has endpoints.  An endpoint's subscriptions
  * (the rows the trigger joins) are rewritten with the endpoint, in one
  * savepoint: its enabled_events while it is enabled and not deleted, none
- * otherwise.  The signing secrets are only ever the sealed blobs the
- * engine made. */
+ * otherwise ("*" alone when it is listed, so an event matches an endpoint
+ * once).  The signing secrets are only ever the sealed blobs the engine
+ * made. */
 #include <assert.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -44,6 +45,9 @@
 			   SQW_ENDPOINT_PARAMS ")")                                          \
 	X(ENDPOINT_UPDATE, "UPDATE webhook_endpoints SET " SQW_ENDPOINT_SET                 \
 			   " WHERE id = ?1 AND merchant_id = ?2")                            \
+	X(ENDPOINT_HEALTH, "UPDATE webhook_endpoints SET failures = ?3, "                   \
+			   "failing_since_ms = ?4, last_success_ms = ?5 "                    \
+			   "WHERE id = ?1 AND merchant_id = ?2")                             \
 	X(ENDPOINT_GET, "SELECT " SQW_ENDPOINT_COLS " FROM webhook_endpoints "              \
 			"WHERE id = ?1 AND (?2 IS NULL OR merchant_id = ?2)")               \
 	X(ENDPOINT_COUNT, "SELECT count(*) FROM webhook_endpoints "                         \
@@ -56,7 +60,9 @@
 				  "last_error = ?3 WHERE endpoint_id = ?1 AND state = 0")     \
 	X(SUBSCRIPTIONS_SET, "INSERT OR IGNORE INTO webhook_subscriptions "                 \
 			     "(merchant_id, type, endpoint_id) "                             \
-			     "SELECT ?1, value, ?2 FROM json_each(?3) WHERE type = 'text'")  \
+			     "SELECT ?1, value, ?2 FROM json_each(?3) WHERE type = 'text' "  \
+			     "AND (value = '*' OR NOT EXISTS (SELECT 1 FROM json_each(?3) "   \
+			     "WHERE value = '*'))")                                            \
 	X(DELIVERY_INSERT, "INSERT INTO deliveries (kind, event_id, merchant_id, endpoint_id, " \
 			   "state, attempts, created_ms, next_ms, done_ms, last_status, "    \
 			   "last_error) VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)") \
@@ -252,6 +258,27 @@ int sq_webhook_insert(struct store *base, const struct webhook_endpoint *w)
 int sq_webhook_update(struct store *base, const struct webhook_endpoint *w)
 {
 	return sqw_endpoint_write(base, SQW_ENDPOINT_UPDATE, w, "webhook_update");
+}
+
+/* Only the failure count and times: what every delivery attempt changes
+ * (the subscriptions stay as they are). */
+int sq_webhook_health_update(struct store *base, const struct webhook_endpoint *w)
+{
+	struct sq_store *s = sq(base);
+	int rc = sq_need_write(s, "webhook_health_update");
+	if (rc)
+		return rc;
+	if (!sqw_endpoint_ok(w))
+		return CAT_PARAMETER_INVALID;
+	sqlite3_stmt *st;
+	if ((rc = sqw_stmt(s, SQW_ENDPOINT_HEALTH, &st)))
+		return rc;
+	int b = sq_bind_text(st, 1, w->id) | sq_bind_text(st, 2, w->merchant_id) |
+		sqlite3_bind_int(st, 3, w->failures) | sqlite3_bind_int64(st, 4, w->failing_since_ms) |
+		sqlite3_bind_int64(st, 5, w->last_success_ms);
+	if ((rc = sq_bound(s, st, b)))
+		return rc;
+	return sq_updated(s, sq_write(s, st, "webhook_health_update", 0));
 }
 
 int sq_webhook_get(struct store *base, const char *merchant_id, const char *id,

@@ -469,6 +469,28 @@ Test(engine, webhook_secret_is_shown_once_and_never_kept)
 	json_t *again = create_endpoint("we-key-1");
 	cr_assert_str_eq(str(again, "id"), str(ep, "id"), "a replay names the same endpoint");
 	cr_assert_null(json_object_get(again, "secret"), "but does not show the secret again");
+	/* A rolled secret is shown once too, and kept sealed. */
+	struct engine_cmd roll;
+	memset(&roll, 0, sizeof roll);
+	roll.kind = CMD_WEBHOOK_ROLL;
+	memcpy(roll.merchant_id, merchant, sizeof roll.merchant_id);
+	snprintf(roll.target_id, sizeof roll.target_id, "%s", str(ep, "id"));
+	strcpy(roll.lang, "en");
+	roll.webhook.overlap_ms = 60000;
+	roll.has_idem = roll.idem_asked = true;
+	snprintf(roll.idem_key, sizeof roll.idem_key, "we-roll-1");
+	crypto_sha256("we-roll-1", 9, roll.fingerprint);
+	json_t *rolled = run(&roll);
+	engine_cmd_release(&roll);
+	cr_assert_eq(strncmp(str(rolled, "secret"), "whsec_", 6), 0);
+	cr_assert_eq(count_rows("SELECT count(*) FROM idempotency_keys "
+				"WHERE response LIKE '%whsec_%'"),
+		     0, "the saved answer of the roll has no secret");
+	cr_assert_eq(count_rows("SELECT count(*) FROM webhook_endpoints "
+				"WHERE instr(secret_sealed, CAST('whsec_' AS BLOB)) > 0 "
+				"OR instr(old_secret_sealed, CAST('whsec_' AS BLOB)) > 0"),
+		     0, "both secrets are sealed");
+	json_decref(rolled);
 	json_decref(again);
 	json_decref(ep);
 }

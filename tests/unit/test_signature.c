@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/webhook.h"
 #include "notify/signature.h"
 
 #define KAT_SECRET "whsec_test_secret_0123456789abcdef"
@@ -148,12 +149,12 @@ Test(signature, payload_at_its_limit)
 
 Test(signature, new_secrets_are_whsec_and_base62_and_differ)
 {
-	char a[SIGNATURE_SECRET_MAX + 1], b[SIGNATURE_SECRET_MAX + 1];
-	signature_new_secret(a);
-	signature_new_secret(b);
-	cr_assert_eq(strlen(a), SIGNATURE_SECRET_MAX);
+	char a[WEBHOOK_SECRET_MAX + 1], b[WEBHOOK_SECRET_MAX + 1];
+	webhook_new_secret(a);
+	webhook_new_secret(b);
+	cr_assert_eq(strlen(a), WEBHOOK_SECRET_MAX);
 	cr_assert(strncmp(a, "whsec_", 6) == 0, "%s", a);
-	for (size_t i = 6; i < SIGNATURE_SECRET_MAX; i++)
+	for (size_t i = 6; i < WEBHOOK_SECRET_MAX; i++)
 		cr_assert(strchr("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", a[i]) &&
 				  a[i] != '\0',
 			  "%s", a);

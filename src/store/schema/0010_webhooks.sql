@@ -68,7 +68,7 @@ CREATE TABLE delivery_attempts (
 CREATE TRIGGER events_fan_out AFTER INSERT ON events
 BEGIN
   INSERT INTO deliveries (kind, event_id, merchant_id, endpoint_id, created_ms, next_ms)
-  SELECT DISTINCT 0, NEW.id, NEW.merchant_id, s.endpoint_id, NEW.created_ms, NEW.created_ms
+  SELECT 0, NEW.id, NEW.merchant_id, s.endpoint_id, NEW.created_ms, NEW.created_ms
   FROM webhook_subscriptions s
   WHERE s.merchant_id = NEW.merchant_id AND s.type IN ('*', NEW.type);
 END;
