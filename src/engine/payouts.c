@@ -662,17 +662,10 @@ static int look_at_one(struct engine *e, struct engine_cmd *cmd)
 	return rc;
 }
 
-struct due_list {
-	struct engine *e;
-	int n;
-};
-
 static void queue_look(void *ctx, const void *record)
 {
-	struct due_list *d = ctx;
 	const struct payout *p = record;
-	if (d->n++ < PAYOUT_TICK_MAX)
-		engine_queue_internal(d->e, CMD_PAYOUT_TICK, p->merchant_id, p->id);
+	engine_queue_internal(ctx, CMD_PAYOUT_TICK, p->merchant_id, p->id);
 }
 
 /* The tick: queues a look at each payout due (at most PAYOUT_TICK_MAX; the
@@ -684,8 +677,8 @@ static int tick(struct engine *e, struct engine_cmd *cmd)
 		return look_at_one(e, cmd);
 	if (e->winding_down)
 		return CAT_OK;
-	struct due_list d = {e, 0};
-	int rc = e->store->ops->payout_due_each(e->store, e->now_ms, queue_look, &d);
+	int rc = e->store->ops->payout_due_each(e->store, e->now_ms, PAYOUT_TICK_MAX, queue_look,
+						e); /* the rest: at the next tick */
 	if (rc == CAT_OK && e->now_ms >= e->next_callback_expiry_ms) {
 		long removed = 0;
 		rc = e->store->ops->callback_expire(e->store, e->now_ms - PAYOUT_CALLBACK_KEEP_MS,

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "store/store.h"
 
@@ -83,6 +84,9 @@ int sq_need_write(struct sq_store *s, const char *op);
 int sq_savepoint(struct sq_store *s);
 int sq_savepoint_end(struct sq_store *s, int rc);
 
+/* A fixed-size text field of a record holds its NUL. */
+#define SQ_FIXED_OK(field) (memchr((field), '\0', sizeof(field)) != NULL)
+
 /* A non-empty id that fits in char[ID_MAX]. */
 bool sq_id_ok(const char *id);
 
@@ -130,7 +134,8 @@ int sq_payout_list(struct store *s, const char *merchant_id, const struct store_
 		   bool *has_more);
 int sq_payout_find_reference(struct store *s, const char *rail_reference, struct payout *out);
 int sq_payout_open_each(struct store *s, store_each_fn each, void *ctx);
-int sq_payout_due_each(struct store *s, int64_t before_ms, store_each_fn each, void *ctx);
+int sq_payout_due_each(struct store *s, int64_t before_ms, int max, store_each_fn each,
+		       void *ctx);
 int sq_payout_event_insert(struct store *s, const struct payout_event *e);
 int sq_payout_event_list(struct store *s, const char *payout_id, store_each_fn each, void *ctx);
 int sq_alert_insert(struct store *s, const struct alert *a);
@@ -213,6 +218,11 @@ int sq_updated(struct sq_store *s, int rc);
 int sq_fetch(struct sq_store *s, sqlite3_stmt *st, const struct sq_kind *k, char *buf, int cap,
 	     int *n);
 void sq_clear_all(const struct sq_kind *k, char *buf, int n);
+/* The one record the prepared query st (?1 the id, ?2 the merchant when
+ * merchant_id is not NULL) finds, into out; CAT_NO_SUCH_OBJECT for an id
+ * (or merchant) that cannot be one. */
+int sq_get(struct sq_store *s, sqlite3_stmt *st, const struct sq_kind *k, const char *merchant_id,
+	   const char *record_id, void *out);
 /* The one record the bound query st finds, into out. */
 int sq_one(struct sq_store *s, sqlite3_stmt *st, const struct sq_kind *k, void *out);
 

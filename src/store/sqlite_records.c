@@ -141,3 +141,19 @@ int sq_page_deliver(struct sq_store *s, sqlite3_stmt *st, const struct sq_kind *
 	free(buf);
 	return rc;
 }
+
+int sq_get(struct sq_store *s, sqlite3_stmt *st, const struct sq_kind *k, const char *merchant_id,
+	   const char *record_id, void *out)
+{
+	if (!out) {
+		sqlite3_reset(st);
+		return CAT_PARAMETER_INVALID;
+	}
+	if (!sq_id_ok(record_id) || (merchant_id && !sq_id_ok(merchant_id))) {
+		sqlite3_reset(st);
+		return CAT_NO_SUCH_OBJECT;
+	}
+	int rc = sq_bound(s, st, sq_bind_text(st, 1, record_id) |
+				    (merchant_id ? sq_bind_text(st, 2, merchant_id) : 0));
+	return rc ? rc : sq_one(s, st, k, out);
+}

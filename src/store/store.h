@@ -289,8 +289,10 @@ struct store_ops {
 	 * again, whatever for (query the rail, or escalate once
 	 * expected_arrival_ms has passed): the engine keeps it at the earlier
 	 * of the two.  A payout an `each` moves to a later next_poll_ms that is
-	 * still <= before_ms may be delivered again in the same walk. */
-	int (*payout_due_each)(struct store *s, int64_t before_ms, store_each_fn each, void *ctx);
+	 * still <= before_ms may be delivered again in the same walk.  Only the
+	 * first `max` are read (0: all). */
+	int (*payout_due_each)(struct store *s, int64_t before_ms, int max, store_each_fn each,
+			       void *ctx);
 
 	/* A payout's timeline.  insert: seq must be new for the payout (a
 	 * repeated seq is CAT_INTERNAL); list: oldest (seq 1) first; `each`

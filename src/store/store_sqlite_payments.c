@@ -200,9 +200,6 @@ static int sqp_stmt(struct sq_store *s, enum sqp_stmt_id id, sqlite3_stmt **out)
 
 /* ---- checking records ------------------------------------------------------ */
 
-/* A fixed-size text field holds its NUL. */
-#define SQP_FIXED_OK(field) (memchr((field), '\0', sizeof(field)) != NULL)
-
 static bool sqp_in(int v, int max)
 {
 	return v >= 0 && v <= max;
@@ -219,42 +216,42 @@ static bool sqp_currency_ok(const char c[4])
 
 static bool sqp_pm_ok(const struct payment_method *m)
 {
-	return sqp_in((int)m->type, PM_WECHAT_PAY) && SQP_FIXED_OK(m->id) &&
-	       SQP_FIXED_OK(m->brand) && SQP_FIXED_OK(m->last4) &&
-	       SQP_FIXED_OK(m->fingerprint) && SQP_FIXED_OK(m->token);
+	return sqp_in((int)m->type, PM_WECHAT_PAY) && SQ_FIXED_OK(m->id) &&
+	       SQ_FIXED_OK(m->brand) && SQ_FIXED_OK(m->last4) &&
+	       SQ_FIXED_OK(m->fingerprint) && SQ_FIXED_OK(m->token);
 }
 
 static bool sqp_intent_ok(const struct payment_intent *pi)
 {
 	return pi && sq_id_ok(pi->id) && sq_id_ok(pi->merchant_id) &&
 	       sqp_currency_ok(pi->currency) && sqp_in((int)pi->status, PI_CANCELED) &&
-	       sqp_in((int)pi->capture_method, CAPTURE_MANUAL) && SQP_FIXED_OK(pi->customer) &&
-	       sqp_pm_ok(&pi->method) && SQP_FIXED_OK(pi->latest_attempt_id) &&
-	       SQP_FIXED_OK(pi->last_error_attempt_id) && SQP_FIXED_OK(pi->hold_transfer_id) &&
-	       SQP_FIXED_OK(pi->cancellation_reason);
+	       sqp_in((int)pi->capture_method, CAPTURE_MANUAL) && SQ_FIXED_OK(pi->customer) &&
+	       sqp_pm_ok(&pi->method) && SQ_FIXED_OK(pi->latest_attempt_id) &&
+	       SQ_FIXED_OK(pi->last_error_attempt_id) && SQ_FIXED_OK(pi->hold_transfer_id) &&
+	       SQ_FIXED_OK(pi->cancellation_reason);
 }
 
 static bool sqp_attempt_ok(const struct payment_attempt *a)
 {
 	return a && sq_id_ok(a->id) && sq_id_ok(a->intent_id) && sq_id_ok(a->merchant_id) &&
-	       SQP_FIXED_OK(a->channel) && sqp_in((int)a->status, ATT_VOIDED) &&
+	       SQ_FIXED_OK(a->channel) && sqp_in((int)a->status, ATT_VOIDED) &&
 	       sqp_currency_ok(a->currency) && sqp_pm_ok(&a->method) &&
-	       SQP_FIXED_OK(a->raw_code) && SQP_FIXED_OK(a->raw_message);
+	       SQ_FIXED_OK(a->raw_code) && SQ_FIXED_OK(a->raw_message);
 }
 
 static bool sqp_refund_ok(const struct refund *r)
 {
 	return r && sq_id_ok(r->id) && sq_id_ok(r->merchant_id) && sq_id_ok(r->intent_id) &&
-	       sq_id_ok(r->attempt_id) && SQP_FIXED_OK(r->channel) &&
+	       sq_id_ok(r->attempt_id) && SQ_FIXED_OK(r->channel) &&
 	       sqp_currency_ok(r->currency) && sqp_in((int)r->status, REFUND_CANCELED) &&
-	       SQP_FIXED_OK(r->reason) && SQP_FIXED_OK(r->raw_code) &&
-	       SQP_FIXED_OK(r->hold_transfer_id);
+	       SQ_FIXED_OK(r->reason) && SQ_FIXED_OK(r->raw_code) &&
+	       SQ_FIXED_OK(r->hold_transfer_id);
 }
 
 static bool sqp_event_ok(const struct store_event *e)
 {
 	return e && sq_id_ok(e->id) && sq_id_ok(e->merchant_id) && e->type[0] &&
-	       SQP_FIXED_OK(e->type) && SQP_FIXED_OK(e->object_id);
+	       SQ_FIXED_OK(e->type) && SQ_FIXED_OK(e->object_id);
 }
 
 static bool sqp_idem_key_ok(const char *key)
@@ -264,8 +261,8 @@ static bool sqp_idem_key_ok(const char *key)
 
 static bool sqp_idem_ok(const struct store_idem *r)
 {
-	return r && sq_id_ok(r->merchant_id) && r->key[0] && SQP_FIXED_OK(r->key) &&
-	       sqp_in((int)r->state, IDEM_DONE) && SQP_FIXED_OK(r->object_id);
+	return r && sq_id_ok(r->merchant_id) && r->key[0] && SQ_FIXED_OK(r->key) &&
+	       sqp_in((int)r->state, IDEM_DONE) && SQ_FIXED_OK(r->object_id);
 }
 
 /* ---- binding and reading columns ------------------------------------------- */
@@ -547,18 +544,10 @@ static const struct sq_kind sqp_events = {
 static int sqp_get(struct sq_store *s, enum sqp_stmt_id id, const struct sq_kind *k,
 		   const char *merchant_id, const char *record_id, bool scoped, void *out)
 {
-	if (!out)
-		return CAT_PARAMETER_INVALID;
-	if (!sq_id_ok(record_id) || (scoped && !sq_id_ok(merchant_id)))
-		return CAT_NO_SUCH_OBJECT;
 	sqlite3_stmt *st;
 	int rc = sqp_stmt(s, id, &st);
-	if (rc || (rc = sq_bound(s, st, sq_bind_text(st, 1, record_id) |
-						(scoped ? sq_bind_text(st, 2, merchant_id) : 0))))
-		return rc;
-	return sq_one(s, st, k, out);
+	return rc ? rc : sq_get(s, st, k, scoped ? merchant_id : NULL, record_id, out);
 }
-
 
 /* A paged list: its statements by [filtered][direction]. */
 struct sqp_pages {

@@ -12,8 +12,8 @@
  * CAT_NO_SUCH_OBJECT; updates match on id and merchant; get/list scoped
  * to a merchant; pages read whole and walks read SQ_CHUNK records at a
  * time, so no statement runs while `each` does and `each` may write).
- * The small generic helpers (kinds, fetch, page, walk) are this file's
- * own copies of the payments file's, which keeps them static.
+ * The record machinery (kinds, fetch, one record, pages) is
+ * sqlite_records.c's, shared with the other record files.
  *
  * Columns map to fields one to one; each record kind has one column list
  * used by its INSERT (?1..?n in order), its SELECTs (columns 0..n-1) and
@@ -161,9 +161,6 @@ static int sqout_stmt(struct sq_store *s, enum sqout_stmt_id id, sqlite3_stmt **
 
 /* ---- checking records ------------------------------------------------------ */
 
-/* A fixed-size text field holds its NUL. */
-#define SQOUT_FIXED_OK(field) (memchr((field), '\0', sizeof(field)) != NULL)
-
 static bool sqout_in(int v, int max)
 {
 	return v >= 0 && v <= max;
@@ -181,15 +178,15 @@ static bool sqout_upper(const char *c, size_t n)
  * of a length a sealed account number can have. */
 static bool sqout_account_ok(const struct bank_account *a)
 {
-	return SQOUT_FIXED_OK(a->holder_name) && SQOUT_FIXED_OK(a->bank_code) &&
-	       sqout_upper(a->country, 2) && SQOUT_FIXED_OK(a->last4) && strlen(a->last4) == 4 &&
-	       SQOUT_FIXED_OK(a->fingerprint) && a->fingerprint[0] &&
+	return SQ_FIXED_OK(a->holder_name) && SQ_FIXED_OK(a->bank_code) &&
+	       sqout_upper(a->country, 2) && SQ_FIXED_OK(a->last4) && strlen(a->last4) == 4 &&
+	       SQ_FIXED_OK(a->fingerprint) && a->fingerprint[0] &&
 	       a->sealed_len >= SQOUT_SEALED_MIN && a->sealed_len <= PAYOUT_SEALED_MAX;
 }
 
 static bool sqout_recipient_ok(const struct recipient *r)
 {
-	return r && sq_id_ok(r->id) && sq_id_ok(r->merchant_id) && SQOUT_FIXED_OK(r->name) &&
+	return r && sq_id_ok(r->id) && sq_id_ok(r->merchant_id) && SQ_FIXED_OK(r->name) &&
 	       sqout_upper(r->currency, 3) && sqout_account_ok(&r->account);
 }
 
@@ -197,23 +194,23 @@ static bool sqout_payout_ok(const struct payout *p)
 {
 	return p && sq_id_ok(p->id) && sq_id_ok(p->merchant_id) && sqout_upper(p->currency, 3) &&
 	       sqout_in((int)p->status, PO_CANCELED) && sqout_in((int)p->method, PO_INSTANT) &&
-	       SQOUT_FIXED_OK(p->recipient_id) && sqout_account_ok(&p->account) &&
-	       SQOUT_FIXED_OK(p->rail) && SQOUT_FIXED_OK(p->rail_reference) &&
-	       SQOUT_FIXED_OK(p->trace_id) && SQOUT_FIXED_OK(p->failure_reason) &&
-	       SQOUT_FIXED_OK(p->hold_transfer_id);
+	       SQ_FIXED_OK(p->recipient_id) && sqout_account_ok(&p->account) &&
+	       SQ_FIXED_OK(p->rail) && SQ_FIXED_OK(p->rail_reference) &&
+	       SQ_FIXED_OK(p->trace_id) && SQ_FIXED_OK(p->failure_reason) &&
+	       SQ_FIXED_OK(p->hold_transfer_id);
 }
 
 static bool sqout_event_ok(const struct payout_event *e)
 {
 	return e && sq_id_ok(e->payout_id) && sqout_in((int)e->status, PO_CANCELED) &&
-	       SQOUT_FIXED_OK(e->source) && SQOUT_FIXED_OK(e->code) && SQOUT_FIXED_OK(e->message);
+	       SQ_FIXED_OK(e->source) && SQ_FIXED_OK(e->code) && SQ_FIXED_OK(e->message);
 }
 
 static bool sqout_alert_ok(const struct alert *a)
 {
-	return a && sq_id_ok(a->id) && sq_id_ok(a->merchant_id) && SQOUT_FIXED_OK(a->kind) &&
+	return a && sq_id_ok(a->id) && sq_id_ok(a->merchant_id) && SQ_FIXED_OK(a->kind) &&
 	       a->kind[0] && sq_id_ok(a->object_id) && sqout_in((int)a->status, ALERT_RESOLVED) &&
-	       SQOUT_FIXED_OK(a->message);
+	       SQ_FIXED_OK(a->message);
 }
 
 /* ---- binding and reading columns ------------------------------------------- */
@@ -449,18 +446,10 @@ static const struct sq_kind sqout_alerts = {
 static int sqout_get(struct sq_store *s, enum sqout_stmt_id id, const struct sq_kind *k,
 		     const char *merchant_id, const char *record_id, void *out)
 {
-	if (!out)
-		return CAT_PARAMETER_INVALID;
-	if (!sq_id_ok(record_id) || !sq_id_ok(merchant_id))
-		return CAT_NO_SUCH_OBJECT;
 	sqlite3_stmt *st;
 	int rc = sqout_stmt(s, id, &st);
-	if (rc || (rc = sq_bound(s, st, sq_bind_text(st, 1, record_id) |
-						sq_bind_text(st, 2, merchant_id))))
-		return rc;
-	return sq_one(s, st, k, out);
+	return rc ? rc : sq_get(s, st, k, merchant_id ? merchant_id : "", record_id, out);
 }
-
 /* A paged list: its statements by [filtered][direction]. */
 struct sqout_pages {
 	const struct sq_kind *kind;
@@ -511,11 +500,12 @@ struct sqout_cursor {
 	int64_t poll_ms;
 };
 
-/* Every payout the walk `id` finds, SQ_CHUNK at a time: ?1 the last id
+/* Every payout the walk `id` finds (the first `max`; 0: all), SQ_CHUNK at
+ * a time: ?1 the last id
  * seen, ?2 the chunk size, and for the due walk ?3 before_ms and ?4 the
  * last next_poll_ms seen. */
 static int sqout_payout_walk(struct sq_store *s, enum sqout_stmt_id id, int64_t before_ms,
-			     store_each_fn each, void *ctx)
+			     int max, store_each_fn each, void *ctx)
 {
 	if (!each)
 		return CAT_PARAMETER_INVALID;
@@ -523,8 +513,8 @@ static int sqout_payout_walk(struct sq_store *s, enum sqout_stmt_id id, int64_t 
 	if (!buf)
 		return sq_misuse("walk", "out of memory");
 	struct sqout_cursor at = {.id = "", .poll_ms = 0};
-	int rc = CAT_OK, n = SQ_CHUNK;
-	while (!rc && n == SQ_CHUNK) {
+	int rc = CAT_OK, n = SQ_CHUNK, delivered = 0;
+	while (!rc && n == SQ_CHUNK && (max <= 0 || delivered < max)) {
 		sqlite3_stmt *st;
 		n = 0;
 		if ((rc = sqout_stmt(s, id, &st)))
@@ -539,7 +529,7 @@ static int sqout_payout_walk(struct sq_store *s, enum sqout_stmt_id id, int64_t 
 			memcpy(at.id, buf[n - 1].id, ID_MAX);
 			at.poll_ms = buf[n - 1].next_poll_ms;
 		}
-		for (int i = 0; !rc && i < n; i++)
+		for (int i = 0; !rc && i < n && (max <= 0 || delivered < max); i++, delivered++)
 			each(ctx, &buf[i]);
 		sq_clear_all(&sqout_payouts, (char *)buf, n);
 	}
@@ -659,12 +649,13 @@ int sq_payout_list(struct store *base, const char *merchant_id, const struct sto
 
 int sq_payout_open_each(struct store *base, store_each_fn each, void *ctx)
 {
-	return sqout_payout_walk(sq(base), SQOUT_PAYOUT_OPEN, 0, each, ctx);
+	return sqout_payout_walk(sq(base), SQOUT_PAYOUT_OPEN, 0, 0, each, ctx);
 }
 
-int sq_payout_due_each(struct store *base, int64_t before_ms, store_each_fn each, void *ctx)
+int sq_payout_due_each(struct store *base, int64_t before_ms, int max, store_each_fn each,
+		       void *ctx)
 {
-	return sqout_payout_walk(sq(base), SQOUT_PAYOUT_DUE, before_ms, each, ctx);
+	return sqout_payout_walk(sq(base), SQOUT_PAYOUT_DUE, before_ms, max, each, ctx);
 }
 
 /* ---- timeline -------------------------------------------------------------- */

@@ -118,8 +118,6 @@ static int sqw_stmt(struct sq_store *s, enum sqw_stmt_id id, sqlite3_stmt **out)
 	return sq_prepared(s, SQ_SLOT_WEBHOOKS + (int)id, sqw_sql[id], out);
 }
 
-#define SQW_FIXED_OK(field) (memchr((field), '\0', sizeof(field)) != NULL)
-
 /* ---- endpoints ------------------------------------------------------------- */
 
 static bool sqw_endpoint_ok(const struct webhook_endpoint *w)
@@ -130,7 +128,7 @@ static bool sqw_endpoint_ok(const struct webhook_endpoint *w)
 	       w->secret_sealed_len > CRYPTO_SEAL_OVERHEAD &&
 	       w->secret_sealed_len <= sizeof w->secret_sealed &&
 	       w->old_secret_sealed_len <= sizeof w->old_secret_sealed &&
-	       SQW_FIXED_OK(w->disabled_reason) && w->failures >= 0;
+	       SQ_FIXED_OK(w->disabled_reason) && w->failures >= 0;
 }
 
 static int sqw_bind_blob(sqlite3_stmt *st, int i, const uint8_t *blob, size_t len)
@@ -335,9 +333,9 @@ int sq_webhook_count(struct store *base, const char *merchant_id, long *out)
 static bool sqw_delivery_ok(const struct delivery *d)
 {
 	return d && (d->kind == DELIVERY_WEBHOOK || d->kind == DELIVERY_EMAIL) &&
-	       sq_id_ok(d->event_id) && sq_id_ok(d->merchant_id) && SQW_FIXED_OK(d->endpoint_id) &&
+	       sq_id_ok(d->event_id) && sq_id_ok(d->merchant_id) && SQ_FIXED_OK(d->endpoint_id) &&
 	       (d->kind == DELIVERY_EMAIL || d->endpoint_id[0]) && (int)d->state >= 0 &&
-	       d->state <= DELIVERY_SKIPPED && d->attempts >= 0 && SQW_FIXED_OK(d->last_error);
+	       d->state <= DELIVERY_SKIPPED && d->attempts >= 0 && SQ_FIXED_OK(d->last_error);
 }
 
 static int sqw_bind_delivery(struct sq_store *s, sqlite3_stmt *st, const struct delivery *d)
@@ -494,7 +492,7 @@ int sq_delivery_attempt_insert(struct store *base, const struct delivery_attempt
 	int rc = sq_need_write(s, "delivery_attempt_insert");
 	if (rc)
 		return rc;
-	if (!a || a->delivery_id <= 0 || a->n < 1 || !SQW_FIXED_OK(a->error))
+	if (!a || a->delivery_id <= 0 || a->n < 1 || !SQ_FIXED_OK(a->error))
 		return CAT_PARAMETER_INVALID;
 	sqlite3_stmt *st;
 	if ((rc = sqw_stmt(s, SQW_ATTEMPT_INSERT, &st)))

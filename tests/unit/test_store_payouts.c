@@ -536,7 +536,7 @@ Test(store_payouts, due_each_by_time_with_writing_callbacks)
 	int64_t before = NOW_MS + (int64_t)(WORK * 9 / 10) * 1000;
 	struct work_seen w = {.s = s, .write = true};
 	stk_begin(s);
-	cr_assert_eq(s->ops->payout_due_each(s, before, work_collect, &w), CAT_OK);
+	cr_assert_eq(s->ops->payout_due_each(s, before, 0, work_collect, &w), CAT_OK);
 	stk_commit(s);
 	int want = 0;
 	for (int n = 1; n <= WORK; n++) {
@@ -559,7 +559,7 @@ Test(store_payouts, due_each_by_time_with_writing_callbacks)
 	/* The callbacks moved them all past `before`: nothing is due now. */
 	memset(&w, 0, sizeof w);
 	w.s = s;
-	cr_assert_eq(s->ops->payout_due_each(s, before, work_collect, &w), CAT_OK);
+	cr_assert_eq(s->ops->payout_due_each(s, before, 0, work_collect, &w), CAT_OK);
 	cr_assert_eq(w.seen.n, 0);
 	store_close(s);
 }
